@@ -1,0 +1,247 @@
+"""Typed, defensive reading of raw Kubernetes objects, and condition helpers.
+
+Every value the normalizer reads goes through a :class:`Node`: a value plus its JSON path and a
+shared list of problems. Reading a missing field gives a default (most status fields are
+optional); reading a field of the wrong type also gives the default *and* records a problem such
+as ``status.conditions: expected a list, got str``. The normalizer turns any recorded problem into
+``Unknown``/``Malformed`` instead of guessing, so no reader needs a try/except of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from clusters.status.record import Condition
+
+_TYPE_NAMES = {
+    dict: "an object",
+    list: "a list",
+    str: "a string",
+    int: "an integer",
+    bool: "a boolean",
+}
+
+
+class Problems:
+    """Ordered, de-duplicated list of what was malformed (one field read twice is one problem)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, None] = {}
+
+    def add(self, text: str) -> None:
+        self._seen.setdefault(text, None)
+
+    def __bool__(self) -> bool:
+        return bool(self._seen)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._seen)
+
+    def as_list(self) -> list[str]:
+        return list(self._seen)
+
+
+def type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    return type(value).__name__
+
+
+@dataclass(frozen=True)
+class Node:
+    """A value inside the raw object, addressed by its path (for error messages)."""
+
+    value: Any
+    path: str
+    problems: Problems
+    # Below a value of the wrong type: that is already reported, "missing" would be noise.
+    broken: bool = False
+
+    @classmethod
+    def root(cls, value: Any, problems: Problems | None = None) -> Node:
+        return cls(value, "", problems if problems is not None else Problems())
+
+    # -- navigation -----------------------------------------------------------------------------
+
+    def get(self, *keys: str) -> Node:
+        """Descend through object keys; a non-object on the way is a problem, not a crash."""
+        node = self
+        for key in keys:
+            node = node._child(key)
+        return node
+
+    def _child(self, key: str) -> Node:
+        path = f"{self.path}.{key}" if self.path else key
+        if self.value is None:
+            return Node(None, path, self.problems, self.broken)
+        if not isinstance(self.value, dict):
+            self._wrong(dict)
+            return Node(None, path, self.problems, broken=True)
+        return Node(self.value.get(key), path, self.problems)
+
+    def present(self) -> bool:
+        return self.value is not None
+
+    def is_mapping(self) -> bool:
+        """For list elements, which must be objects: null is as wrong as a string there."""
+        if isinstance(self.value, dict):
+            return True
+        self._wrong(dict)
+        return False
+
+    # -- typed reads ----------------------------------------------------------------------------
+
+    def mapping(self) -> dict[str, Any]:
+        """The raw dict (for passing through), {} when absent or of the wrong type."""
+        return self.value if self._check(dict) else {}
+
+    def items(self) -> list[Node]:
+        """List elements as nodes, [] when absent or of the wrong type."""
+        if not self._check(list):
+            return []
+        return [Node(v, f"{self.path}[{i}]", self.problems) for i, v in enumerate(self.value)]
+
+    def entries(self) -> list[tuple[str, Node]]:
+        """Object members as (key, node) pairs, [] when absent or of the wrong type."""
+        if not self._check(dict):
+            return []
+        return [(str(k), self._child(str(k))) for k in self.value]
+
+    def text(self, default: str = "", *, required: bool = False) -> str:
+        if self.value is None and required and not self.broken:
+            self.problems.add(f"{self.path or 'object'} is missing")
+        return self.value if self._check(str) else default
+
+    def integer(self) -> int | None:
+        return self.value if self._check(int) else None
+
+    def flag(self) -> bool:
+        return bool(self.value) if self._check(bool) else False
+
+    def timestamp(self) -> str | None:
+        """RFC 3339 string as written; YAML fixtures may hand us datetimes for unquoted times."""
+        value = self.value
+        if isinstance(value, datetime):
+            if value.utcoffset() == timedelta(0):
+                return value.replace(tzinfo=None).isoformat() + "Z"
+            return value.isoformat()
+        if isinstance(value, date):
+            return value.isoformat()
+        text = self.text()
+        return text or None
+
+    def strings(self) -> list[str]:
+        """A list of strings; a non-string element is a problem and is skipped."""
+        return [s for s in (item.text() for item in self.items()) if s]
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _check(self, expected: type) -> bool:
+        if self.value is None:
+            return False
+        ok = isinstance(self.value, expected)
+        if expected is int and isinstance(self.value, bool):
+            ok = False  # bool is an int in Python, but `generation: true` is not a generation
+        if not ok:
+            self._wrong(expected)
+        return ok
+
+    def _wrong(self, expected: type) -> None:
+        wanted = _TYPE_NAMES.get(expected, expected.__name__)
+        where = f"{self.path}: " if self.path else ""
+        self.problems.add(f"{where}expected {wanted}, got {type_name(self.value)}")
+
+
+# -- conditions ---------------------------------------------------------------------------------
+
+CONDITION_STATUSES = frozenset({"True", "False", "Unknown"})
+
+
+def read_conditions(node: Node, *, default_status: str = "") -> list[Condition]:
+    """Parse a Kubernetes-style conditions list.
+
+    ``default_status`` exists for Argo CD Application conditions, which have no ``status``
+    field: their presence *is* the statement, so they read as "True".
+    """
+    found: list[Condition] = []
+    for item in node.items():
+        if not item.is_mapping():
+            continue
+        ctype = item.get("type").text(required=True)
+        if not ctype:
+            continue
+        status = item.get("status").text(default_status, required=not default_status)
+        if status and status not in CONDITION_STATUSES:
+            item.problems.add(f"{item.path}.status: {status!r} is not True, False or Unknown")
+        found.append(
+            Condition(
+                type=ctype,
+                status=status,
+                reason=item.get("reason").text(),
+                message=item.get("message").text(),
+                last_transition_time=item.get("lastTransitionTime").timestamp(),
+            )
+        )
+    return found
+
+
+def find_condition(conditions: Iterable[Condition], ctype: str) -> Condition | None:
+    """First condition of a type (controllers never write two of the same type)."""
+    return next((c for c in conditions if c.type == ctype), None)
+
+
+def is_true(condition: Condition | None) -> bool:
+    return condition is not None and condition.status == "True"
+
+
+def is_false(condition: Condition | None) -> bool:
+    return condition is not None and condition.status == "False"
+
+
+def condition_generations(node: Node) -> dict[str, int]:
+    """observedGeneration per condition type (Flux writes one on each condition)."""
+    generations: dict[str, int] = {}
+    for item in node.items():
+        if not isinstance(item.value, dict):
+            continue
+        ctype = item.get("type").text()
+        generation = item.get("observedGeneration").integer()
+        if ctype and generation is not None:
+            generations[ctype] = generation
+    return generations
+
+
+def join_messages(*parts: str) -> str:
+    """Join non-empty messages with "; ", dropping any already said by an earlier one.
+
+    Controllers often repeat one message inside another (Argo CD's SyncError embeds the
+    operation message); saying it twice makes a headline harder to read, not richer.
+    """
+    kept: list[str] = []
+    for part in parts:
+        if part and not any(part in earlier for earlier in kept):
+            kept.append(part)
+    return "; ".join(kept)
+
+
+# -- JSON safety ---------------------------------------------------------------------------------
+
+
+def jsonable(value: Any) -> Any:
+    """Deep copy limited to JSON types, so ``details`` survives json.dumps and JSONField.
+
+    YAML fixtures hand us datetimes; anything else exotic becomes its string form rather than
+    breaking the page that stores it.
+    """
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, (datetime, date)):
+        return Node.root(value).timestamp()
+    return str(value)

@@ -1,0 +1,72 @@
+"""Flux inventory ids -> ResourceRef.
+
+Kustomization (and, since helm-controller v1.5, HelmRelease) ``status.inventory.entries[]`` hold
+``{"id": "<namespace>_<name>_<group>_<kind>", "v": "<version>"}`` (the cli-utils ObjMetadata
+string). Cluster-scoped objects have an empty namespace (the id starts with ``_``) and core-group
+objects an empty group (``default_podinfo__Service``).
+
+The trap: a ``:`` in the name (RBAC: ``system:controller:foo``) is encoded as ``__``, so a naive
+``split("_")`` gives too many fields. No field may itself contain ``_`` (namespaces, names, groups
+and kinds are DNS-ish), so the id is parsed the way cli-utils' ParseObjMetadata does it:
+
+- the namespace is everything before the *first* ``_``;
+- the kind is everything after the *last* ``_``;
+- of what remains, the group is everything after the *last* ``_`` (possibly empty);
+- the rest is the name, where ``__`` decodes back to ``:``; a single ``_`` left over means the id
+  had too many fields.
+"""
+
+from __future__ import annotations
+
+from clusters.status.conditions import Node
+from clusters.status.record import ResourceRef
+
+_SEP = "_"
+_COLON = "__"
+
+
+class InventoryIdError(ValueError):
+    """An inventory id that is not ``<namespace>_<name>_<group>_<kind>``."""
+
+
+def parse_inventory_id(entry_id: str, version: str = "") -> ResourceRef:
+    """Parse one inventory id; raises InventoryIdError when it cannot be read."""
+    if not isinstance(entry_id, str):
+        raise InventoryIdError(f"inventory id must be a string, got {type(entry_id).__name__}")
+    namespace, sep, rest = entry_id.partition(_SEP)
+    if not sep:
+        raise InventoryIdError(f"inventory id {entry_id!r} has no '_' separators")
+    rest, sep, kind = rest.rpartition(_SEP)
+    if not sep:
+        raise InventoryIdError(f"inventory id {entry_id!r} has too few fields")
+    encoded_name, sep, group = rest.rpartition(_SEP)
+    if not sep:
+        raise InventoryIdError(f"inventory id {entry_id!r} has too few fields")
+    name = encoded_name.replace(_COLON, ":")
+    if _SEP in name:
+        raise InventoryIdError(f"inventory id {entry_id!r} has too many fields")
+    if not name:
+        raise InventoryIdError(f"inventory id {entry_id!r} has an empty name")
+    if not kind:
+        raise InventoryIdError(f"inventory id {entry_id!r} has an empty kind")
+    if ":" in namespace:
+        raise InventoryIdError(f"inventory id {entry_id!r} has an invalid namespace")
+    return ResourceRef(group=group, kind=kind, namespace=namespace, name=name, version=version)
+
+
+def read_inventory(inventory: Node) -> list[ResourceRef]:
+    """``status.inventory`` -> ResourceRefs; unreadable entries are recorded as problems.
+
+    Flux reports neither per-entry sync nor health, so both stay None ("not reported").
+    """
+    refs: list[ResourceRef] = []
+    for entry in inventory.get("entries").items():
+        entry_id = entry.get("id").text(required=True)
+        version = entry.get("v").text()
+        if not entry_id:
+            continue
+        try:
+            refs.append(parse_inventory_id(entry_id, version))
+        except InventoryIdError as exc:
+            entry.problems.add(f"{entry.path}.id: {exc}")
+    return refs
