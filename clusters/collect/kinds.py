@@ -1,0 +1,36 @@
+"""Which kinds Tidewatch collects, and how discovery decides the version to list."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    tool: str  # "flux", "argocd" or "core"
+    group: str  # "" for the core group
+    kind: str
+
+    @property
+    def key(self) -> str:
+        """Stable identifier used in poll counts and errors: ``<group>/<Kind>``."""
+        return f"{self.group or 'core'}/{self.kind}"
+
+
+@dataclass(frozen=True)
+class ServedKind:
+    """What discovery says about a kind: the version to list, its plural, its scope."""
+
+    spec: KindSpec
+    version: str
+    plural: str
+    namespaced: bool
+
+    def list_path(self) -> str:
+        if self.spec.group:
+            return f"/apis/{self.spec.group}/{self.version}/{self.plural}"
+        return f"/api/{self.version}/{self.plural}"
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.spec.group}/{self.version}" if self.spec.group else self.version

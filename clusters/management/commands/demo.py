@@ -1,0 +1,89 @@
+"""`manage.py demo`: demo cluster + in-process poller + web server, in one foreground process.
+
+No Redis, no real cluster: the demo cluster is a Kubernetes API server on 127.0.0.1 and the
+poller reaches it through the real kubernetes client, exactly as it would reach a real cluster.
+Ctrl-C or SIGTERM stops all three.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+
+import yaml
+from django.conf import settings
+from django.contrib.staticfiles.handlers import StaticFilesHandler
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+from django.core.servers.basehttp import run
+from django.core.wsgi import get_wsgi_application
+
+from clusters.demo.kubeconfig import write_kubeconfig
+from clusters.demo.server import DemoCluster
+from clusters.poller import run_poller
+
+DEMO_TOKEN = "demo-token"
+
+
+class Command(BaseCommand):
+    help = "Run Tidewatch on the embedded demo cluster (foreground; Ctrl-C stops everything)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--port", type=int, default=8000, help="dashboard port")
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--cluster-port", type=int, default=0, help="demo API port (0: any)")
+        parser.add_argument("--poll-interval", type=int, default=10)
+
+    def handle(self, *args: object, **options: object) -> None:
+        var = Path(settings.VAR_DIR)
+        var.mkdir(parents=True, exist_ok=True)
+        call_command("migrate", interactive=False, verbosity=0)
+
+        cluster = DemoCluster(token=DEMO_TOKEN)
+        url = cluster.start(port=int(options["cluster_port"]))
+        kubeconfig = write_kubeconfig(var / "demo-kubeconfig.yaml", url, DEMO_TOKEN)
+        clusters_file = var / "demo-clusters.yaml"
+        clusters_file.write_text(
+            yaml.safe_dump(
+                {
+                    "clusters": [
+                        {
+                            "name": "demo",
+                            "kubeconfig": str(kubeconfig),
+                            "context": "demo",
+                            "poll_interval": int(options["poll_interval"]),
+                        }
+                    ]
+                }
+            )
+        )
+
+        stop = threading.Event()
+        poller = threading.Thread(
+            target=run_poller,
+            args=(stop,),
+            kwargs={"clusters_file": str(clusters_file)},
+            name="poller",
+            daemon=True,
+        )
+        poller.start()
+
+        def terminate(signum: int, frame: FrameType | None) -> None:
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, terminate)
+        host, port = str(options["host"]), int(options["port"])
+        self.stdout.write(f"demo cluster API on {url} (kubeconfig {kubeconfig})")
+        self.stdout.write(f"Tidewatch on http://{host}:{port}/  — Ctrl-C to stop", ending="\n")
+        self.stdout.flush()
+        try:
+            run(host, port, StaticFilesHandler(get_wsgi_application()), threading=True)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            stop.set()
+            poller.join(timeout=10)
+            cluster.stop()
+            self.stdout.write("stopped")

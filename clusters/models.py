@@ -1,0 +1,248 @@
+"""The store: what the poller saw, normalized, plus its history.
+
+Pages read only these tables; nothing here talks to a cluster.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from clusters.status.vocabulary import STATUS_ORDER, Status, Sync, Tool
+
+STATUS_CHOICES = [(s.value, s.value) for s in STATUS_ORDER]
+SYNC_CHOICES = [(s.value, s.value) for s in Sync]
+TOOL_CHOICES = [(Tool.FLUX.value, "Flux CD"), (Tool.ARGOCD.value, "Argo CD")]
+
+
+class Cluster(models.Model):
+    """One cluster from clusters.yaml. Stores where to find credentials, never the credentials."""
+
+    name = models.SlugField(max_length=100, unique=True)
+    kubeconfig = models.CharField(max_length=500, blank=True)
+    context = models.CharField(max_length=200, blank=True)
+    in_cluster = models.BooleanField(default=False)
+    poll_interval = models.PositiveIntegerField(default=30, help_text="seconds")
+    # False once the entry is removed from clusters.yaml: its data stays, marked as such.
+    enabled = models.BooleanField(default=True)
+    config_error = models.TextField(blank=True)
+    server = models.CharField(max_length=500, blank=True)
+    last_poll_started_at = models.DateTimeField(null=True, blank=True)
+    last_poll_finished_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_reason = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class KindState(models.Model):
+    """Per cluster and kind: is it served, did the last list work, and since when is it stale."""
+
+    OK = "ok"
+    NOT_INSTALLED = "not_installed"
+    ERROR = "error"
+    STATES = [(OK, "ok"), (NOT_INSTALLED, "not installed"), (ERROR, "error")]
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="kind_states")
+    tool = models.CharField(max_length=10, choices=TOOL_CHOICES + [("core", "Kubernetes")])
+    group = models.CharField(max_length=200)
+    kind = models.CharField(max_length=100)
+    version = models.CharField(max_length=50, blank=True)
+    state = models.CharField(max_length=20, choices=STATES, default=OK)
+    reason = models.CharField(max_length=100, blank=True)
+    error = models.TextField(blank=True)
+    object_count = models.PositiveIntegerField(default=0)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["cluster", "group", "kind"], name="kindstate_unique")
+        ]
+        ordering = ["cluster", "group", "kind"]
+
+    def __str__(self) -> str:
+        return f"{self.cluster}/{self.kind}: {self.state}"
+
+
+class Namespace(models.Model):
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="namespaces")
+    name = models.CharField(max_length=253)
+    labels = models.JSONField(default=dict, blank=True)
+    uid = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["cluster", "name"], name="namespace_unique")]
+        ordering = ["cluster", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.cluster}/{self.name}"
+
+
+class GitOpsObject(models.Model):
+    """One Flux or Argo CD object, normalized (see clusters.status.record.ObjectRecord)."""
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="gitops_objects")
+    tool = models.CharField(max_length=10, choices=TOOL_CHOICES)
+    group = models.CharField(max_length=200)
+    version = models.CharField(max_length=50)
+    kind = models.CharField(max_length=100)
+    namespace = models.CharField(max_length=253)
+    name = models.CharField(max_length=253)
+    uid = models.CharField(max_length=64, blank=True)
+    resource_version = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=20, choices=STATUS_CHOICES)
+    # Denormalized STATUS_ORDER index so "worst first" is an ORDER BY, not Python.
+    status_rank = models.PositiveSmallIntegerField()
+    sync = models.CharField(max_length=20, choices=SYNC_CHOICES)
+    reason = models.CharField(max_length=200, blank=True)
+    message = models.TextField(blank=True)
+    applied_revision = models.CharField(max_length=500, blank=True)
+    attempted_revision = models.CharField(max_length=500, blank=True)
+    revisions = models.JSONField(default=list, blank=True)
+    source = models.JSONField(default=dict, blank=True)
+    suspended = models.BooleanField(default=False)
+    last_transition_time = models.DateTimeField(null=True, blank=True)
+    last_reconcile_time = models.DateTimeField(null=True, blank=True)
+    target_namespaces = models.JSONField(default=list, blank=True)
+    dependencies = models.JSONField(default=list, blank=True)
+    conditions = models.JSONField(default=list, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    raw = models.JSONField(default=dict, blank=True)  # without metadata.managedFields
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cluster", "group", "kind", "namespace", "name"], name="gitopsobject_unique"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["cluster", "namespace"]),
+            models.Index(fields=["cluster", "status_rank"]),
+            models.Index(fields=["cluster", "group", "kind"]),
+        ]
+        ordering = ["status_rank", "kind", "namespace", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.cluster}/{self.kind}/{self.namespace}/{self.name}"
+
+
+class ObjectTarget(models.Model):
+    """A namespace a GitOps object deploys into (one row per target), for indexed look-ups."""
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="+")
+    obj = models.ForeignKey(GitOpsObject, on_delete=models.CASCADE, related_name="targets")
+    namespace = models.CharField(max_length=253)
+
+    class Meta:
+        indexes = [models.Index(fields=["cluster", "namespace"])]
+
+
+class ManagedResource(models.Model):
+    """A claim: a Kubernetes object applied by a GitOps object."""
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="+")
+    obj = models.ForeignKey(GitOpsObject, on_delete=models.CASCADE, related_name="managed")
+    group = models.CharField(max_length=200, blank=True)
+    kind = models.CharField(max_length=100)
+    namespace = models.CharField(max_length=253, blank=True)  # "" = cluster-scoped
+    name = models.CharField(max_length=253)
+    version = models.CharField(max_length=50, blank=True)
+    sync = models.CharField(max_length=20, blank=True)
+    health = models.CharField(max_length=20, blank=True)  # "" = not reported
+
+    class Meta:
+        indexes = [models.Index(fields=["cluster", "group", "kind", "namespace", "name"])]
+        ordering = ["namespace", "kind", "name"]
+
+
+class StatusTransition(models.Model):
+    """Every change of status, sync or revision, and every appearance and removal.
+
+    Identity is copied from the object so the history of a deleted object survives it.
+    """
+
+    STATUS = "status"
+    SYNC = "sync"
+    REVISION = "revision"
+    PRESENCE = "presence"
+    FIELDS = [(STATUS, "status"), (SYNC, "sync"), (REVISION, "revision"), (PRESENCE, "presence")]
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="transitions")
+    obj = models.ForeignKey(
+        GitOpsObject, on_delete=models.SET_NULL, null=True, blank=True, related_name="transitions"
+    )
+    tool = models.CharField(max_length=10, choices=TOOL_CHOICES)
+    group = models.CharField(max_length=200)
+    kind = models.CharField(max_length=100)
+    namespace = models.CharField(max_length=253)
+    name = models.CharField(max_length=253)
+    at = models.DateTimeField()
+    field = models.CharField(max_length=20, choices=FIELDS)
+    from_value = models.CharField(max_length=500, blank=True)
+    to_value = models.CharField(max_length=500, blank=True)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["cluster", "at"]),
+            models.Index(fields=["cluster", "group", "kind", "namespace", "name", "at"]),
+        ]
+        ordering = ["-at", "-id"]
+
+
+class PollRun(models.Model):
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="poll_runs")
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    ok = models.BooleanField(default=False)
+    error = models.TextField(blank=True)  # cluster-wide failure (unreachable, 401 ...)
+    # {"<group>/<Kind>": {"listed": n, "created": n, "updated": n, "deleted": n}}
+    counts = models.JSONField(default=dict, blank=True)
+    # {"<group>/<Kind>": {"reason": "...", "message": "..."}}
+    errors = models.JSONField(default=dict, blank=True)
+    objects_written = models.PositiveIntegerField(default=0)
+    objects_deleted = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["cluster", "started_at"])]
+
+
+class NamespaceRollup(models.Model):
+    """Per cluster and namespace, what the overview row shows; rebuilt after every poll.
+
+    Computed once per poll so an overview request is a single indexed read whatever the
+    number of objects.
+    """
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="rollups")
+    namespace = models.CharField(max_length=253)
+    exists = models.BooleanField(default=True)  # the Namespace object was listed
+    deployed_by = models.JSONField(default=list)  # tools deploying into it, sorted
+    status = models.CharField(max_length=20, choices=STATUS_CHOICES, blank=True)
+    status_rank = models.PositiveSmallIntegerField(default=len(STATUS_ORDER))
+    sync = models.CharField(max_length=20, blank=True)
+    status_counts = models.JSONField(default=dict)
+    sync_counts = models.JSONField(default=dict)
+    object_count = models.PositiveIntegerField(default=0)
+    # The worst object's one-sentence reason, for "why is this red" before any table.
+    headline = models.TextField(blank=True)
+    headline_object = models.CharField(max_length=600, blank=True)  # "<Kind>/<ns>/<name>"
+    stale_reasons = models.JSONField(default=list)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["cluster", "namespace"], name="rollup_unique")
+        ]
+        ordering = ["cluster", "namespace"]
+
+
+def status_rank(status: str) -> int:
+    return STATUS_ORDER.index(Status(status))

@@ -1,0 +1,58 @@
+"""Keep Cluster rows in step with clusters.yaml."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import transaction
+
+from clusters.config import ClusterEntry, ConfigFileError, load_entries
+from clusters.kube import ClusterSpec
+from clusters.models import Cluster
+
+log = logging.getLogger(__name__)
+
+
+@transaction.atomic
+def sync_clusters(path: str | None = None) -> list[Cluster]:
+    """Create or update a Cluster per entry; entries that disappeared are disabled, not deleted,
+    so their history stays readable. Raises ConfigFileError when the file is unusable."""
+    path = path or settings.TIDEWATCH_CLUSTERS
+    entries = load_entries(path, settings.TIDEWATCH_DEFAULT_POLL_INTERVAL)
+    names = {entry.spec.name for entry in entries}
+    result = [_upsert(entry) for entry in entries]
+    removed = Cluster.objects.filter(enabled=True).exclude(name__in=names)
+    for cluster in removed:
+        log.warning("cluster %s is no longer in %s: polling stops, its data is kept", cluster, path)
+    removed.update(enabled=False, config_error=f"removed from {path}")
+    return result
+
+
+def _upsert(entry: ClusterEntry) -> Cluster:
+    if entry.error:
+        log.error("cluster %s: %s", entry.spec.name, entry.error)
+    cluster, _ = Cluster.objects.update_or_create(
+        name=entry.spec.name,
+        defaults={
+            "kubeconfig": entry.spec.kubeconfig,
+            "context": entry.spec.context,
+            "in_cluster": entry.spec.in_cluster,
+            "poll_interval": entry.poll_interval,
+            "enabled": True,
+            "config_error": entry.error,
+        },
+    )
+    return cluster
+
+
+def spec_of(cluster: Cluster) -> ClusterSpec:
+    return ClusterSpec(
+        name=cluster.name,
+        kubeconfig=cluster.kubeconfig,
+        context=cluster.context,
+        in_cluster=cluster.in_cluster,
+    )
+
+
+__all__ = ["ConfigFileError", "spec_of", "sync_clusters"]

@@ -1,0 +1,150 @@
+"""Namespace roll-ups: what each overview row shows, derived from the store once per poll.
+
+A namespace's objects are the GitOps objects that live in it (home) or deploy into it
+(target). "Deployed by" counts targets only: Big Bang's HelmReleases live in ``bigbang`` but
+deploy into istio-system, monitoring ...; Argo CD's Applications live in ``argocd``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+
+from clusters.models import (
+    Cluster,
+    GitOpsObject,
+    KindState,
+    Namespace,
+    NamespaceRollup,
+    ObjectTarget,
+)
+from clusters.status.vocabulary import STATUS_ORDER, Status, Sync, worst_sync
+
+
+@dataclass
+class _Row:
+    exists: bool = False
+    objects: set[int] = field(default_factory=set)
+    tools: set[str] = field(default_factory=set)
+
+
+def rebuild_rollups(cluster: Cluster) -> int:
+    """Recompute every namespace row of a cluster; write only rows that changed."""
+    objects = {
+        row["id"]: row
+        for row in GitOpsObject.objects.filter(cluster=cluster).values(
+            "id",
+            "tool",
+            "group",
+            "kind",
+            "namespace",
+            "name",
+            "status",
+            "status_rank",
+            "sync",
+            "reason",
+            "message",
+        )
+    }
+    rows: dict[str, _Row] = defaultdict(_Row)
+    for name in Namespace.objects.filter(cluster=cluster).values_list("name", flat=True):
+        rows[name].exists = True
+    for obj_id, obj in objects.items():
+        rows[obj["namespace"]].objects.add(obj_id)
+    for obj_id, namespace in ObjectTarget.objects.filter(cluster=cluster).values_list(
+        "obj_id", "namespace"
+    ):
+        rows[namespace].objects.add(obj_id)
+        rows[namespace].tools.add(objects[obj_id]["tool"])
+
+    stale = _stale_reasons_by_kind(cluster)
+    wanted = {name: _rollup(cluster, name, row, objects, stale) for name, row in rows.items()}
+    return _write(cluster, wanted)
+
+
+def _rollup(
+    cluster: Cluster,
+    namespace: str,
+    row: _Row,
+    objects: dict[int, dict[str, Any]],
+    stale: dict[tuple[str, str], str],
+) -> NamespaceRollup:
+    members = [objects[i] for i in row.objects]
+    status_counts = Counter(obj["status"] for obj in members)
+    sync_counts = Counter(obj["sync"] for obj in members)
+    worst = min(members, key=_severity, default=None)
+    headline, headline_object = "", ""
+    if worst is not None and _severity(worst) < _FINE:
+        headline_object = f"{worst['kind']}/{worst['namespace']}/{worst['name']}"
+        state = worst["status"] if worst["status"] != Status.HEALTHY else worst["sync"]
+        what = worst["message"] or worst["reason"] or state
+        headline = f"{worst['kind']} {worst['namespace']}/{worst['name']} is {state}: {what}"
+    reasons = sorted(
+        {stale[(o["group"], o["kind"])] for o in members if (o["group"], o["kind"]) in stale}
+    )
+    return NamespaceRollup(
+        cluster=cluster,
+        namespace=namespace,
+        exists=row.exists,
+        deployed_by=sorted(row.tools),
+        status=worst["status"] if worst else "",
+        status_rank=min(o["status_rank"] for o in members) if members else len(STATUS_ORDER),
+        sync=(worst_sync(sync_counts) or "") if members else "",
+        status_counts=dict(sorted(status_counts.items())),
+        sync_counts=dict(sorted(sync_counts.items())),
+        object_count=len(members),
+        headline=headline[:1000],
+        headline_object=headline_object,
+        stale_reasons=reasons,
+    )
+
+
+# Sort key: status first, then sync, so a Healthy-but-OutOfSync object still gets a headline.
+_SYNC_RANK = {Sync.OUT_OF_SYNC: 0, Sync.UNKNOWN: 1}
+_FINE = (STATUS_ORDER.index(Status.HEALTHY), 2)
+
+
+def _severity(obj: dict[str, Any]) -> tuple[int, int]:
+    return (obj["status_rank"], _SYNC_RANK.get(obj["sync"], 2))
+
+
+def _stale_reasons_by_kind(cluster: Cluster) -> dict[tuple[str, str], str]:
+    return {
+        (state.group, state.kind): f"{state.kind}: {state.reason} — {state.error}"
+        for state in KindState.objects.filter(cluster=cluster, state=KindState.ERROR)
+    }
+
+
+_COMPARED = (
+    "exists",
+    "deployed_by",
+    "status",
+    "status_rank",
+    "sync",
+    "status_counts",
+    "sync_counts",
+    "object_count",
+    "headline",
+    "headline_object",
+    "stale_reasons",
+)
+
+
+@transaction.atomic
+def _write(cluster: Cluster, wanted: dict[str, NamespaceRollup]) -> int:
+    current = {r.namespace: r for r in NamespaceRollup.objects.filter(cluster=cluster)}
+    NamespaceRollup.objects.filter(cluster=cluster).exclude(namespace__in=wanted).delete()
+    create, update = [], []
+    for name, rollup in wanted.items():
+        existing = current.get(name)
+        if existing is None:
+            create.append(rollup)
+        elif any(getattr(existing, f) != getattr(rollup, f) for f in _COMPARED):
+            rollup.id = existing.id
+            update.append(rollup)
+    NamespaceRollup.objects.bulk_create(create)
+    NamespaceRollup.objects.bulk_update(update, _COMPARED)
+    return len(create) + len(update)

@@ -1,0 +1,434 @@
+"""Write a poll's results into the store.
+
+Each kind is written in its own short transaction, after all network I/O is over. Only objects
+whose resourceVersion changed are written; objects gone from the cluster are deleted with a
+transition recorded; a kind whose list failed is left exactly as it was and its KindState says
+why (that is what "stale" means on every page).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from clusters.collect.kinds import KindSpec
+from clusters.collect.snapshot import ERROR, NOT_INSTALLED, KindResult
+from clusters.models import (
+    Cluster,
+    GitOpsObject,
+    KindState,
+    ManagedResource,
+    Namespace,
+    ObjectTarget,
+    StatusTransition,
+    status_rank,
+)
+from clusters.status.normalize import normalize, strip_managed_fields
+from clusters.status.record import ObjectRecord
+
+BATCH = 500
+PRESENT = "Present"
+DELETED = "Deleted"
+
+# Fields copied from the record onto the row; also the bulk_update field list.
+_RECORD_FIELDS = (
+    "tool",
+    "version",
+    "uid",
+    "resource_version",
+    "status",
+    "status_rank",
+    "sync",
+    "reason",
+    "message",
+    "applied_revision",
+    "attempted_revision",
+    "revisions",
+    "source",
+    "suspended",
+    "last_transition_time",
+    "last_reconcile_time",
+    "target_namespaces",
+    "dependencies",
+    "conditions",
+    "details",
+    "raw",
+    "changed_at",
+)
+
+
+@dataclass
+class KindCounts:
+    listed: int = 0
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+
+    @property
+    def written(self) -> int:
+        return self.created + self.updated
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "listed": self.listed,
+            "created": self.created,
+            "updated": self.updated,
+            "deleted": self.deleted,
+        }
+
+
+def store_kind(cluster: Cluster, result: KindResult, now: datetime | None = None) -> KindCounts:
+    """Apply one kind's list result. A failed kind leaves its objects untouched."""
+    now = now or timezone.now()
+    if result.state == ERROR:
+        _mark_failed(cluster, result, now)
+        return KindCounts()
+    if result.state == NOT_INSTALLED:
+        return _not_installed(cluster, result, now)
+    counts = _upsert_objects(cluster, result.spec, result.items, now)
+    _set_kind_state(
+        cluster,
+        result.spec,
+        now,
+        state=KindState.OK,
+        version=result.served.version if result.served else "",
+        object_count=counts.listed,
+        success=True,
+    )
+    return counts
+
+
+def store_namespaces(cluster: Cluster, result: KindResult, now: datetime | None = None) -> None:
+    now = now or timezone.now()
+    if result.state != "ok":
+        _mark_failed(cluster, result, now)
+        return
+    listed: dict[str, dict[str, Any]] = {}
+    for item in result.items:
+        metadata = item.get("metadata") if isinstance(item.get("metadata"), dict) else {}
+        name = metadata.get("name")
+        if isinstance(name, str) and name:
+            labels = metadata.get("labels")
+            listed[name] = {
+                "labels": labels if isinstance(labels, dict) else {},
+                "uid": str(metadata.get("uid") or ""),
+            }
+    with transaction.atomic():
+        existing = {ns.name: ns for ns in Namespace.objects.filter(cluster=cluster)}
+        Namespace.objects.filter(cluster=cluster).exclude(name__in=listed).delete()
+        changed = []
+        for name, values in listed.items():
+            row = existing.get(name)
+            if row is None:
+                changed.append(Namespace(cluster=cluster, name=name, **values))
+            elif row.labels != values["labels"] or row.uid != values["uid"]:
+                row.labels, row.uid = values["labels"], values["uid"]
+                row.save(update_fields=["labels", "uid"])
+        Namespace.objects.bulk_create(changed, batch_size=BATCH)
+        _set_kind_state(
+            cluster,
+            result.spec,
+            now,
+            state=KindState.OK,
+            version="v1",
+            object_count=len(listed),
+            success=True,
+        )
+
+
+def mark_cluster_unreachable(cluster: Cluster, reason: str, message: str) -> None:
+    """The whole cluster could not be asked: every kind keeps its objects and becomes stale."""
+    now = timezone.now()
+    KindState.objects.filter(cluster=cluster).exclude(state=KindState.NOT_INSTALLED).update(
+        state=KindState.ERROR, reason=reason, error=message, last_attempt_at=now
+    )
+
+
+def _mark_failed(cluster: Cluster, result: KindResult, now: datetime) -> None:
+    error = result.error
+    _set_kind_state(
+        cluster,
+        result.spec,
+        now,
+        state=KindState.ERROR,
+        version=result.served.version if result.served else None,
+        reason=error.reason if error else "Error",
+        error=error.message if error else "list failed",
+    )
+
+
+def _not_installed(cluster: Cluster, result: KindResult, now: datetime) -> KindCounts:
+    stored = GitOpsObject.objects.filter(
+        cluster=cluster, group=result.spec.group, kind=result.spec.kind
+    ).count()
+    if stored:
+        # The CRD vanished while we hold objects of it: more likely a broken API server or an
+        # RBAC change than a real uninstall, so keep them (stale) and say so.
+        _set_kind_state(
+            cluster,
+            result.spec,
+            now,
+            state=KindState.ERROR,
+            reason="NotServed",
+            error=f"{result.spec.kind} ({result.spec.group}) is no longer served by the API; "
+            f"showing the last {stored} stored objects",
+        )
+    else:
+        _set_kind_state(
+            cluster, result.spec, now, state=KindState.NOT_INSTALLED, object_count=0, success=True
+        )
+    return KindCounts()
+
+
+def _set_kind_state(
+    cluster: Cluster,
+    spec: KindSpec,
+    now: datetime,
+    *,
+    state: str,
+    version: str | None = None,
+    reason: str = "",
+    error: str = "",
+    object_count: int | None = None,
+    success: bool = False,
+) -> None:
+    values: dict[str, Any] = {
+        "tool": spec.tool,
+        "state": state,
+        "reason": reason,
+        "error": error,
+        "last_attempt_at": now,
+    }
+    if version is not None:
+        values["version"] = version
+    if object_count is not None:
+        values["object_count"] = object_count
+    if success:
+        values["last_success_at"] = now
+    KindState.objects.update_or_create(
+        cluster=cluster, group=spec.group, kind=spec.kind, defaults=values
+    )
+
+
+def _upsert_objects(
+    cluster: Cluster, spec: KindSpec, items: Sequence[dict[str, Any]], now: datetime
+) -> KindCounts:
+    counts = KindCounts(listed=len(items))
+    existing = {
+        (row["namespace"], row["name"]): row
+        for row in GitOpsObject.objects.filter(
+            cluster=cluster, group=spec.group, kind=spec.kind
+        ).values(
+            "id",
+            "namespace",
+            "name",
+            "resource_version",
+            "status",
+            "sync",
+            "applied_revision",
+            "message",
+        )
+    }
+    # Normalize only what changed: the unchanged re-poll is the common case.
+    fresh: dict[tuple[str, str], ObjectRecord] = {}
+    raws: dict[tuple[str, str], dict[str, Any]] = {}
+    seen: set[tuple[str, str]] = set()
+    for item in items:
+        key = _key_of(item)
+        if key is None:
+            continue
+        seen.add(key)
+        row = existing.get(key)
+        if row is not None and row["resource_version"] == _resource_version(item) != "":
+            continue
+        record = normalize(item)
+        # Identity comes from the list we asked for, whatever the object claims.
+        record.tool, record.group, record.kind = spec.tool, spec.group, spec.kind
+        fresh[key] = record
+        raws[key] = strip_managed_fields(item)
+
+    gone = [row for key, row in existing.items() if key not in seen]
+    if not fresh and not gone:
+        return counts
+
+    with transaction.atomic():
+        transitions: list[StatusTransition] = []
+        new_rows: list[GitOpsObject] = []
+        changed_rows: list[GitOpsObject] = []
+        for key, record in fresh.items():
+            row = existing.get(key)
+            obj = _row_from_record(cluster, record, raws[key], now)
+            if row is None:
+                new_rows.append(obj)
+            else:
+                obj.id = row["id"]
+                changed_rows.append(obj)
+                transitions.extend(_transitions(cluster, obj, row, now))
+        GitOpsObject.objects.bulk_create(new_rows, batch_size=BATCH)
+        for obj in new_rows:
+            transitions.extend(_appearance(cluster, obj, now))
+        GitOpsObject.objects.bulk_update(changed_rows, _RECORD_FIELDS, batch_size=BATCH)
+
+        touched = new_rows + changed_rows
+        ManagedResource.objects.filter(obj__in=[o.id for o in changed_rows]).delete()
+        ObjectTarget.objects.filter(obj__in=[o.id for o in changed_rows]).delete()
+        ManagedResource.objects.bulk_create(
+            (m for obj in touched for m in _managed_rows(cluster, obj, fresh)), batch_size=BATCH
+        )
+        ObjectTarget.objects.bulk_create(
+            (
+                ObjectTarget(cluster=cluster, obj=obj, namespace=ns)
+                for obj in touched
+                for ns in obj.target_namespaces
+            ),
+            batch_size=BATCH,
+        )
+
+        for row in gone:
+            transitions.append(
+                StatusTransition(
+                    cluster=cluster,
+                    obj=None,
+                    tool=spec.tool,
+                    group=spec.group,
+                    kind=spec.kind,
+                    namespace=row["namespace"],
+                    name=row["name"],
+                    at=now,
+                    field=StatusTransition.PRESENCE,
+                    from_value=PRESENT,
+                    to_value=DELETED,
+                    message="no longer in the cluster",
+                )
+            )
+        GitOpsObject.objects.filter(id__in=[row["id"] for row in gone]).delete()
+        StatusTransition.objects.bulk_create(transitions, batch_size=BATCH)
+
+    counts.created, counts.updated, counts.deleted = len(new_rows), len(changed_rows), len(gone)
+    return counts
+
+
+def _managed_rows(
+    cluster: Cluster, obj: GitOpsObject, fresh: dict[tuple[str, str], ObjectRecord]
+) -> Iterable[ManagedResource]:
+    record = fresh[(obj.namespace, obj.name)]
+    for ref in record.managed:
+        yield ManagedResource(
+            cluster=cluster,
+            obj=obj,
+            group=ref.group,
+            kind=ref.kind,
+            namespace=ref.namespace,
+            name=ref.name,
+            version=ref.version,
+            sync=ref.sync or "",
+            health=ref.health or "",
+        )
+
+
+def _row_from_record(
+    cluster: Cluster, record: ObjectRecord, raw: dict[str, Any], now: datetime
+) -> GitOpsObject:
+    data = record.to_dict()
+    return GitOpsObject(
+        cluster=cluster,
+        tool=record.tool,
+        group=record.group,
+        version=record.version,
+        kind=record.kind,
+        namespace=record.namespace,
+        name=record.name,
+        uid=record.uid,
+        resource_version=record.resource_version,
+        status=record.status.value,
+        status_rank=status_rank(record.status),
+        sync=record.sync.value,
+        reason=record.reason[:200],
+        message=record.message,
+        applied_revision=record.applied_revision[:500],
+        attempted_revision=record.attempted_revision[:500],
+        revisions=record.revisions,
+        source=record.source,
+        suspended=record.suspended,
+        last_transition_time=_parse_time(record.last_transition_time),
+        last_reconcile_time=_parse_time(record.last_reconcile_time),
+        target_namespaces=sorted(set(record.target_namespaces)),
+        dependencies=data["dependencies"],
+        conditions=data["conditions"],
+        details=record.details,
+        raw=raw,
+        changed_at=now,
+    )
+
+
+def _transitions(
+    cluster: Cluster, obj: GitOpsObject, before: dict[str, Any], now: datetime
+) -> list[StatusTransition]:
+    result = []
+    for field_name, attr in (
+        (StatusTransition.STATUS, "status"),
+        (StatusTransition.SYNC, "sync"),
+        (StatusTransition.REVISION, "applied_revision"),
+    ):
+        old, new = before[attr], getattr(obj, attr)
+        if old != new:
+            result.append(_transition(cluster, obj, now, field_name, old, new))
+    return result
+
+
+def _appearance(cluster: Cluster, obj: GitOpsObject, now: datetime) -> list[StatusTransition]:
+    return [
+        _transition(cluster, obj, now, StatusTransition.PRESENCE, "", PRESENT),
+        _transition(cluster, obj, now, StatusTransition.STATUS, "", obj.status),
+        _transition(cluster, obj, now, StatusTransition.SYNC, "", obj.sync),
+    ]
+
+
+def _transition(
+    cluster: Cluster, obj: GitOpsObject, now: datetime, field_name: str, old: str, new: str
+) -> StatusTransition:
+    return StatusTransition(
+        cluster=cluster,
+        obj=obj,
+        tool=obj.tool,
+        group=obj.group,
+        kind=obj.kind,
+        namespace=obj.namespace,
+        name=obj.name,
+        at=now,
+        field=field_name,
+        from_value=old[:500],
+        to_value=new[:500],
+        message=obj.message[:2000],
+    )
+
+
+def _key_of(item: dict[str, Any]) -> tuple[str, str] | None:
+    metadata = item.get("metadata")
+    if not isinstance(metadata, dict):
+        return None
+    name = metadata.get("name")
+    if not isinstance(name, str) or not name:
+        return None
+    namespace = metadata.get("namespace")
+    return (namespace if isinstance(namespace, str) else "", name)
+
+
+def _resource_version(item: dict[str, Any]) -> str:
+    metadata = item.get("metadata")
+    return str(metadata.get("resourceVersion") or "") if isinstance(metadata, dict) else ""
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if not value or not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else timezone.make_aware(parsed, timezone.utc)

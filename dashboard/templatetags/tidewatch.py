@@ -1,0 +1,83 @@
+"""Status palette: one place decides the icon, text and colour of every status and sync."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django import template
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+
+register = template.Library()
+
+# icon, css modifier. Colour is never the only signal: every badge carries icon + text.
+STATUS_STYLE = {
+    "Healthy": ("✓", "ok"),
+    "Progressing": ("◔", "progress"),
+    "Suspended": ("⏸", "muted"),
+    "Unknown": ("?", "warn"),
+    "Missing": ("∅", "bad"),
+    "Degraded": ("✕", "bad"),
+}
+SYNC_STYLE = {
+    "Synced": ("✓", "ok"),
+    "OutOfSync": ("≠", "warn"),
+    "Unknown": ("?", "warn"),
+    "NotApplicable": ("–", "muted"),
+}
+TOOL_LABEL = {"flux": "Flux", "argocd": "Argo CD"}
+
+
+@register.simple_tag
+def status_badge(status: str) -> str:
+    if not status:
+        return mark_safe('<span class="badge badge--muted">–&nbsp;none</span>')
+    icon, tone = STATUS_STYLE.get(status, ("?", "warn"))
+    return format_html(
+        '<span class="badge badge--{}"><span aria-hidden="true">{}</span>&nbsp;{}</span>',
+        tone,
+        icon,
+        status,
+    )
+
+
+@register.simple_tag
+def sync_badge(sync: str) -> str:
+    if not sync:
+        return mark_safe('<span class="badge badge--muted">–</span>')
+    icon, tone = SYNC_STYLE.get(sync, ("?", "warn"))
+    label = "n/a" if sync == "NotApplicable" else sync
+    return format_html(
+        '<span class="badge badge--{} badge--sync">'
+        '<span aria-hidden="true">{}</span>&nbsp;{}</span>',
+        tone,
+        icon,
+        label,
+    )
+
+
+@register.filter
+def tool_label(tool: str) -> str:
+    return TOOL_LABEL.get(tool, tool)
+
+
+@register.filter
+def status_tone(status: str) -> str:
+    return STATUS_STYLE.get(status, ("", "muted"))[1]
+
+
+@register.filter
+def ago(value: datetime | None) -> str:
+    if value is None:
+        return "never"
+    seconds = int((timezone.now() - value).total_seconds())
+    if seconds < 5:
+        return "just now"
+    if seconds < 120:
+        return f"{seconds}s ago"
+    if seconds < 7200:
+        return f"{seconds // 60} min ago"
+    if seconds < 172800:
+        return f"{seconds // 3600} h ago"
+    return f"{seconds // 86400} days ago"

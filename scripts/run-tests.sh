@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Start the services the suite needs (redis-server, PostgreSQL) on private ports and temp dirs,
+# run the whole suite on SQLite and again on PostgreSQL, and stop the services on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+work=$(mktemp -d /tmp/tidewatch-test.XXXXXX)
+chmod 755 "$work"
+pids=()
+cleanup() {
+  [ -n "${pg_dir:-}" ] && run_pg "$pg_bin/pg_ctl" -D "$pg_dir" -m immediate stop >/dev/null 2>&1 || true
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { $BIN/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# --- redis -------------------------------------------------------------------------------
+redis_port=$(free_port)
+redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" \
+  --logfile "$work/redis.log" &
+pids+=($!)
+export REDIS_URL="redis://127.0.0.1:$redis_port/0"
+
+# --- postgres (refuses to run as root: use the postgres account the package created) -------
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+run_pg() { if [ "$(id -u)" -eq 0 ]; then su postgres -s /bin/bash -c "$(printf '%q ' "$@")"; else "$@"; fi; }
+pg_dir="$work/pg"
+mkdir -p "$pg_dir"; [ "$(id -u)" -eq 0 ] && chown postgres "$pg_dir"
+pg_port=$(free_port)
+run_pg "$pg_bin/initdb" -D "$pg_dir" -A trust -U tidewatch >/dev/null
+run_pg "$pg_bin/pg_ctl" -D "$pg_dir" -l "$pg_dir/log" -w \
+  -o "-p $pg_port -k $pg_dir -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null
+run_pg "$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U tidewatch tidewatch
+
+for _ in $(seq 50); do $BIN/python -c "import redis,os; redis.Redis.from_url(os.environ['REDIS_URL']).ping()" 2>/dev/null && break; sleep 0.1; done
+
+export TIDEWATCH_REQUIRE_SERVICES=1
+echo "== lint"
+$BIN/ruff check .
+echo "== suite on SQLite"
+$BIN/pytest -q -p no:cacheprovider "$@"
+echo "== suite on PostgreSQL"
+DATABASE_URL="postgres://tidewatch@127.0.0.1:$pg_port/tidewatch" $BIN/pytest -q -p no:cacheprovider "$@"

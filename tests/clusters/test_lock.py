@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import time
+
+import redis
+
+from clusters.locks import cluster_lock
+from tests.services import redis_url_or_skip
+
+
+def test_two_pollers_never_hold_the_same_cluster():
+    client = redis.Redis.from_url(redis_url_or_skip())
+    with cluster_lock(client, "lock-test-a", timeout=10) as first:
+        with cluster_lock(client, "lock-test-a", timeout=10) as second:
+            assert first is True
+            assert second is False
+        with cluster_lock(client, "lock-test-b", timeout=10) as other_cluster:
+            assert other_cluster is True
+    with cluster_lock(client, "lock-test-a", timeout=10) as again:
+        assert again is True, "released after the holder finished"
+
+
+def test_a_lock_whose_holder_died_expires():
+    client = redis.Redis.from_url(redis_url_or_skip())
+    # A holder that never releases (a killed worker) ...
+    client.lock("tidewatch:poll:lock-test-dead", timeout=1).acquire()
+    with cluster_lock(client, "lock-test-dead", timeout=10) as blocked:
+        assert blocked is False
+    time.sleep(1.2)
+    with cluster_lock(client, "lock-test-dead", timeout=10) as later:
+        assert later is True

@@ -1,0 +1,246 @@
+"""The whole data path against the demo cluster over HTTP: collect → normalize → store."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from clusters.demo.kubeconfig import write_kubeconfig
+from clusters.demo.scenario import build_platform
+from clusters.demo.server import DemoCluster
+from clusters.models import (
+    Cluster,
+    GitOpsObject,
+    KindState,
+    ManagedResource,
+    Namespace,
+    PollRun,
+    StatusTransition,
+)
+from clusters.poll import poll_cluster
+
+pytestmark = pytest.mark.django_db
+
+GITOPS_GROUPS = {
+    "source.toolkit.fluxcd.io",
+    "kustomize.toolkit.fluxcd.io",
+    "helm.toolkit.fluxcd.io",
+    "notification.toolkit.fluxcd.io",
+    "image.toolkit.fluxcd.io",
+    "argoproj.io",
+}
+
+
+def served_counts() -> Counter:
+    return Counter(
+        o["kind"] for o in build_platform() if o["apiVersion"].split("/")[0] in GITOPS_GROUPS
+    )
+
+
+def get(kind: str, namespace: str, name: str) -> GitOpsObject:
+    return GitOpsObject.objects.get(kind=kind, namespace=namespace, name=name)
+
+
+def test_first_poll_stores_every_flux_and_argo_object(demo_cluster):
+    run = poll_cluster(demo_cluster)
+
+    assert run.ok, run.errors
+    stored = Counter(GitOpsObject.objects.values_list("kind", flat=True))
+    assert stored == served_counts()
+    assert run.objects_written == sum(stored.values())
+    assert {"flux-system", "bigbang", "argocd", "sandbox"} <= set(
+        Namespace.objects.values_list("name", flat=True)
+    )
+    assert not KindState.objects.filter(state=KindState.ERROR).exists()
+
+
+def test_statuses_targets_and_claims_are_stored_as_normalized(demo_cluster):
+    poll_cluster(demo_cluster)
+
+    gitlab = get("HelmRelease", "bigbang", "gitlab")
+    assert gitlab.status == "Degraded" and gitlab.sync == "OutOfSync"
+    assert gitlab.target_namespaces == ["gitlab"]
+    assert gitlab.message
+
+    istiod = get("HelmRelease", "bigbang", "istiod")
+    assert istiod.status == "Healthy" and "istio-system" in istiod.target_namespaces
+    assert any(
+        d["relation"] == "dependsOn" and d["name"] == "istio-crds" for d in istiod.dependencies
+    )
+
+    data_platform = get("Application", "argocd", "data-platform")
+    assert data_platform.sync == "OutOfSync"
+    assert "data-platform" in data_platform.target_namespaces
+
+    portfolio = get("Application", "argocd", "portfolio")
+    assert "istio-system" in portfolio.target_namespaces, "the cross-boundary deployment"
+
+    # The same ConfigMap is claimed by a Flux HelmRelease and an Argo CD Application.
+    claims = ManagedResource.objects.filter(
+        kind="ConfigMap", namespace="monitoring", name="grafana-dashboard-portfolio"
+    ).values_list("obj__tool", flat=True)
+    assert sorted(claims) == ["argocd", "flux"]
+
+    # Argo CD >= 3.0 keeps per-resource health out of the Application: stored as not reported.
+    assert ManagedResource.objects.filter(obj=portfolio, health="").exists()
+
+    waiting = GitOpsObject.objects.filter(kind="Kustomization", reason="DependencyNotReady")
+    assert waiting.exists() and all(k.status == "Progressing" for k in waiting)
+
+    assert "managedFields" not in gitlab.raw["metadata"]
+
+
+def test_an_unchanged_repoll_writes_no_object_rows(demo_cluster, django_assert_max_num_queries):
+    poll_cluster(demo_cluster)
+    transitions = StatusTransition.objects.count()
+
+    run = poll_cluster(demo_cluster)
+
+    assert run.ok and run.objects_written == 0 and run.objects_deleted == 0
+    assert StatusTransition.objects.count() == transitions
+    assert all(c["created"] == c["updated"] == 0 for c in run.counts.values())
+
+
+def test_a_status_change_updates_one_object_and_records_the_transition(demo, demo_cluster):
+    poll_cluster(demo_cluster)
+    demo.patch_status(
+        "kustomize.toolkit.fluxcd.io",
+        "kustomizations",
+        "flux-system",
+        "flux-system",
+        {
+            "conditions": [
+                {
+                    "type": "Ready",
+                    "status": "False",
+                    "reason": "BuildFailed",
+                    "message": "kustomize build failed: accumulating resources: missing file",
+                    "lastTransitionTime": "2026-11-26T10:00:00Z",
+                    "observedGeneration": 1,
+                }
+            ]
+        },
+    )
+
+    run = poll_cluster(demo_cluster)
+
+    assert run.objects_written == 1
+    obj = get("Kustomization", "flux-system", "flux-system")
+    assert obj.status == "Degraded" and obj.reason == "BuildFailed"
+    change = StatusTransition.objects.filter(obj=obj, field="status").first()
+    assert (change.from_value, change.to_value) == ("Healthy", "Degraded")
+    assert "kustomize build failed" in change.message
+
+
+def test_an_object_gone_from_the_cluster_is_removed_with_a_transition(demo, demo_cluster):
+    poll_cluster(demo_cluster)
+    demo.delete("argoproj.io", "applications", "argocd", "ai-services")
+
+    run = poll_cluster(demo_cluster)
+
+    assert run.objects_deleted == 1
+    assert not GitOpsObject.objects.filter(kind="Application", name="ai-services").exists()
+    gone = StatusTransition.objects.get(name="ai-services", field="presence", to_value="Deleted")
+    assert gone.obj is None and gone.kind == "Application"
+
+
+def test_a_failed_kind_keeps_its_objects_stale_and_recovers(demo, demo_cluster):
+    poll_cluster(demo_cluster)
+    before = set(GitOpsObject.objects.filter(kind="HelmRelease").values_list("name", "status"))
+    demo.set_fault("helmreleases", status=403)
+    demo.delete("argoproj.io", "applications", "argocd", "ai-services")
+
+    run = poll_cluster(demo_cluster)
+
+    assert not run.ok
+    assert run.errors["helm.toolkit.fluxcd.io/HelmRelease"]["reason"] == "Forbidden"
+    assert (
+        set(GitOpsObject.objects.filter(kind="HelmRelease").values_list("name", "status")) == before
+    )
+    state = KindState.objects.get(kind="HelmRelease")
+    assert state.state == KindState.ERROR and "forbidden" in state.error.lower()
+    # Other kinds went on: the deletion was seen.
+    assert not GitOpsObject.objects.filter(name="ai-services").exists()
+
+    demo.clear_faults()
+    recovered = poll_cluster(demo_cluster)
+    assert recovered.ok
+    assert KindState.objects.get(kind="HelmRelease").state == KindState.OK
+
+
+def test_an_unreachable_cluster_keeps_everything_and_says_why(demo, demo_cluster):
+    poll_cluster(demo_cluster)
+    stored = GitOpsObject.objects.count()
+    demo.stop()
+
+    run = poll_cluster(demo_cluster)
+
+    assert not run.ok and run.error.startswith("Unreachable")
+    assert GitOpsObject.objects.count() == stored
+    demo_cluster.refresh_from_db()
+    assert demo_cluster.last_error_reason == "Unreachable"
+    assert KindState.objects.filter(state=KindState.ERROR).count() > 0
+
+
+def test_a_group_that_is_not_installed_is_not_an_error(tmp_path, settings):
+    server = DemoCluster(token="t", kinds_not_installed={"image.toolkit.fluxcd.io"})
+    server.start()
+    try:
+        kubeconfig = write_kubeconfig(tmp_path / "kc.yaml", server.url, "t")
+        cluster = Cluster.objects.create(
+            name="no-image", kubeconfig=str(kubeconfig), context="demo"
+        )
+
+        run = poll_cluster(cluster)
+    finally:
+        server.stop()
+
+    assert run.ok
+    states = KindState.objects.filter(group="image.toolkit.fluxcd.io")
+    assert states.count() == 3 and all(s.state == KindState.NOT_INSTALLED for s in states)
+    assert not GitOpsObject.objects.filter(group="image.toolkit.fluxcd.io").exists()
+    assert GitOpsObject.objects.filter(kind="HelmRelease").exists()
+
+
+def test_small_pages_still_return_every_object(demo_cluster, settings):
+    settings.TIDEWATCH_LIST_PAGE_SIZE = 2
+
+    poll_cluster(demo_cluster)
+
+    assert Counter(GitOpsObject.objects.values_list("kind", flat=True)) == served_counts()
+
+
+def test_a_malformed_object_is_stored_as_unknown_and_the_poll_goes_on(demo, demo_cluster):
+    # A real API server validates against the CRD schema, so serve the broken object the way a
+    # CRD with preserved unknown fields (or a buggy server) would: in the list body itself.
+    good = demo.list("kustomize.toolkit.fluxcd.io", "kustomizations", None)
+    broken = {
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+        "kind": "Kustomization",
+        "metadata": {"name": "broken", "namespace": "flux-system", "resourceVersion": "1"},
+        "spec": {"interval": "5m", "sourceRef": {"kind": "GitRepository", "name": "flux-system"}},
+        "status": {"conditions": "Ready"},
+    }
+    body = {
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+        "kind": "KustomizationList",
+        "metadata": {"resourceVersion": "1"},
+        "items": [*good, broken],
+    }
+    demo.set_fault("/kustomizations?", status=200, body=body)
+
+    run = poll_cluster(demo_cluster)
+
+    assert run.ok
+    stored = get("Kustomization", "flux-system", "broken")
+    assert stored.status == "Unknown" and stored.reason == "Malformed"
+    assert "conditions" in stored.message
+    assert GitOpsObject.objects.filter(kind="Kustomization").count() == len(good) + 1
+
+
+def test_poll_runs_are_recorded(demo_cluster):
+    poll_cluster(demo_cluster)
+    poll_cluster(demo_cluster)
+    runs = PollRun.objects.filter(cluster=demo_cluster)
+    assert runs.count() == 2 and all(r.finished_at for r in runs)

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import pytest
+
+from clusters.poll import poll_cluster
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def polled(demo_cluster, settings):
+    settings.TIDEWATCH_ANONYMOUS_READ = True
+    poll_cluster(demo_cluster)
+    return demo_cluster
+
+
+def test_overview_lists_every_namespace_with_owner_and_status(client, polled):
+    html = client.get("/").content.decode()
+    for namespace in ("flux-system", "bigbang", "istio-system", "gitlab", "argocd", "portfolio"):
+        assert f'data-namespace="{namespace}"' in html
+    assert "Argo CD" in html and "Flux" in html
+    assert 'data-status="Degraded"' in html
+
+
+def test_when_something_is_red_the_page_says_why_before_the_table(client, polled):
+    html = client.get("/").content.decode()
+    summary = html.index('class="summary summary--bad"')
+    assert summary < html.index("<table")
+    assert "is Degraded" in html[summary : html.index("<table")]
+
+
+def test_an_htmx_refresh_gets_only_the_partial(client, polled):
+    response = client.get("/", headers={"HX-Request": "true"})
+    html = response.content.decode()
+    assert "<html" not in html and 'data-namespace="gitlab"' in html
+
+
+def test_overview_query_count_does_not_grow_with_objects(
+    client, polled, django_assert_max_num_queries
+):
+    # sessions/auth are skipped for anonymous reads: clusters, kind states, rollup rows
+    with django_assert_max_num_queries(4):
+        client.get("/")
+
+
+def test_a_stale_kind_is_named_on_the_page(client, polled, demo):
+    demo.set_fault("helmreleases", status=403)
+    poll_cluster(polled)
+    html = client.get("/").content.decode()
+    assert 'data-failing-kind="HelmRelease"' in html
+    assert "stale: HelmRelease: Forbidden" in html
+
+
+def test_an_unreachable_cluster_is_shown_stale_with_the_reason(client, polled, demo):
+    demo.stop()
+    poll_cluster(polled)
+    html = client.get("/").content.decode()
+    assert "cluster-card--stale" in html and "Unreachable" in html
+    # the last good rows are still there
+    assert 'data-namespace="gitlab"' in html
+
+
+def test_the_page_never_calls_the_cluster(client, polled, demo):
+    demo.stop()  # if a page touched the API it would now fail or hang
+    assert client.get("/").status_code == 200
+    assert client.get("/api/v1/namespaces").status_code == 200
