@@ -95,7 +95,10 @@ def build_api_client(spec: ClusterSpec) -> k8s.ApiClient:
         raise ClusterConfigError("ConfigInvalid", _one_line(str(exc))) from None
     # One quick retry for a dropped connection; the poll itself is the retry loop, and
     # urllib3's default of three would multiply a read timeout by four.
-    configuration.retries = urllib3.Retry(total=1, connect=1, read=0, status=0, redirect=0)
+    # Retry-After is honoured by the Celery task's back-off, not by sleeping inside a poll.
+    configuration.retries = urllib3.Retry(
+        total=1, connect=1, read=0, status=0, redirect=0, respect_retry_after_header=False
+    )
     return k8s.ApiClient(configuration)
 
 
@@ -236,6 +239,8 @@ def _from_transport_error(
         return KubeError("Unreachable", f"cannot connect to {server}: {_one_line(str(cause))}")
     if isinstance(cause, urllib3.exceptions.ReadTimeoutError | urllib3.exceptions.TimeoutError):
         return KubeError("Timeout", f"{server} did not answer {path} in time")
+    if isinstance(cause, urllib3.exceptions.ResponseError):
+        return KubeError("ServerError", f"{server} kept failing {path}: {cause}")
     if isinstance(cause, urllib3.exceptions.ProtocolError):
         return KubeError("ConnectionDropped", f"{server} dropped the connection during {path}")
     return KubeError("Unreachable", f"{server}: {_one_line(str(cause))}")

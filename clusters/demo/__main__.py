@@ -1,9 +1,14 @@
 """Run the demo cluster.
 
     python -m clusters.demo --port 8001 --kubeconfig var/demo-kubeconfig.yaml [--host 127.0.0.1]
+        [--tls]
 
 Serves the ADR-003 platform scenario until SIGINT/SIGTERM and writes a kubeconfig (context
 ``demo``) that the dashboard, kubectl and the ``kubernetes`` client can use unchanged.
+
+``--tls`` makes a fresh throwaway PKI in ``demo-pki/`` next to the kubeconfig and serves HTTPS;
+the kubeconfig then trusts that CA. The PKI's client certificate (CN=tidewatch) is accepted in
+place of the token.
 """
 
 from __future__ import annotations
@@ -13,9 +18,11 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 
 from clusters.demo.kubeconfig import write_kubeconfig
-from clusters.demo.server import DemoCluster
+from clusters.demo.server import DemoCluster, TlsConfig
+from clusters.demo.tls import PkiError, make_test_pki
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -33,6 +40,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="leave an API group or kind out, as if its CRD were absent (repeatable)",
     )
     parser.add_argument("--log-requests", action="store_true", help="log every request to stderr")
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve HTTPS with a throwaway CA made in demo-pki/ next to the kubeconfig",
+    )
     return parser.parse_args(argv)
 
 
@@ -43,12 +55,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         kinds_not_installed=args.not_installed,
         log_requests=args.log_requests or None,
     )
+    tls, ca_cert = None, None
+    if args.tls:
+        try:
+            pki = make_test_pki(Path(args.kubeconfig).parent / "demo-pki")
+        except (PkiError, OSError) as exc:
+            print(f"demo cluster: cannot make TLS certificates: {exc}", file=sys.stderr)
+            return 1
+        tls = TlsConfig(cert=pki.server_cert, key=pki.server_key, client_ca=pki.ca_cert)
+        ca_cert = pki.ca_cert
     try:
-        url = cluster.start(host=args.host, port=args.port)
+        url = cluster.start(host=args.host, port=args.port, tls=tls)
     except OSError as exc:
         print(f"demo cluster: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
-    path = write_kubeconfig(args.kubeconfig, url, args.token, context=args.context)
+    path = write_kubeconfig(args.kubeconfig, url, args.token, context=args.context, ca_cert=ca_cert)
 
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

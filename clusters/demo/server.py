@@ -9,6 +9,9 @@ server (``shared/reference/apiserver/*.json``) because client code branches on `
 
 ``DemoCluster.set_fault`` makes chosen requests fail (any status with its real Status body,
 Retry-After, delays, truncated bodies) for reliability tests.
+
+``DemoCluster.start(tls=TlsConfig(...))`` serves HTTPS instead, optionally authenticating client
+certificates the way the API server's x509 authenticator does (``clusters.demo.tls`` makes a PKI).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import json
 import os
 import re
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -28,6 +32,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -512,15 +517,62 @@ def _is_true(value: str | None) -> bool:
     return value in ("1", "true", "True")
 
 
+@dataclass(frozen=True)
+class TlsConfig:
+    """Serve HTTPS with ``cert``/``key`` (PEM files).
+
+    With ``client_ca``, clients are asked for a certificate; one signed by that CA authenticates
+    the request without a token, as with the kube-apiserver's ``--client-ca-file``. Unlike the
+    real server (which answers 401), a certificate that does not verify fails the TLS handshake:
+    the ssl module cannot request a certificate without also verifying it.
+    """
+
+    cert: str | os.PathLike[str]
+    key: str | os.PathLike[str]
+    client_ca: str | os.PathLike[str] | None = None
+
+    def server_context(self) -> ssl.SSLContext:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.load_cert_chain(Path(self.cert), Path(self.key))
+        if self.client_ca is not None:
+            context.verify_mode = ssl.CERT_OPTIONAL
+            context.load_verify_locations(cafile=Path(self.client_ca))
+        return context
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], cluster: DemoCluster) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        cluster: DemoCluster,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         self.cluster = cluster
+        self.ssl_context = ssl_context
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         super().__init__(address, _Handler)
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        conn, address = super().get_request()
+        if self.ssl_context is not None:
+            # The handshake waits for the handler thread: a client that connects and says
+            # nothing must not stall the accept loop.
+            conn = self.ssl_context.wrap_socket(
+                conn, server_side=True, do_handshake_on_connect=False
+            )
+        return conn, address
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A TLS connection cut short (a client that rejected our CA, stop() under a keep-alive
+        # read) is routine for a server, not a traceback.
+        if self.ssl_context is not None and isinstance(sys.exc_info()[1], ssl.SSLError):
+            return
+        super().handle_error(request, client_address)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._connections_lock:
@@ -555,6 +607,30 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (stdlib signature)
         if self.server.cluster.log_requests:
             sys.stderr.write(f"demo-cluster {self.address_string()} {format % args}\n")
+
+    def handle(self) -> None:
+        if isinstance(self.connection, ssl.SSLSocket):
+            try:
+                self.connection.do_handshake()
+            except (ssl.SSLError, OSError) as exc:
+                self.close_connection = True
+                if self.server.cluster.log_requests:
+                    self.log_message("TLS handshake failed: %s", exc)
+                return
+        super().handle()
+
+    def _client_certificate_user(self) -> str | None:
+        """The common name of a verified client certificate: the user the API server sees."""
+        if not isinstance(self.connection, ssl.SSLSocket):
+            return None
+        certificate = self.connection.getpeercert()
+        if not certificate:
+            return None
+        for rdn in certificate.get("subject", ()):
+            for key, value in rdn:
+                if key == "commonName":
+                    return str(value)
+        return None
 
     def do_GET(self) -> None:  # noqa: N802 (stdlib naming)
         self._handle("GET")
@@ -635,7 +711,10 @@ class _Handler(BaseHTTPRequestHandler):
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         try:
             # Authentication comes first, so even a path that does not exist answers 401.
-            authorized = self.headers.get("Authorization") == f"Bearer {cluster.token}"
+            authorized = (
+                self.headers.get("Authorization") == f"Bearer {cluster.token}"
+                or self._client_certificate_user() is not None
+            )
             if parts.path not in HEALTH_PATHS and not authorized:
                 raise ApiError(unauthorized())
             route = self._route(method, parts.path, query)
@@ -647,7 +726,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error(error)
         except _Answered:
             pass
-        except (BrokenPipeError, ConnectionResetError):
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
             self.close_connection = True
         except Exception as exc:  # a bug in the demo must not look like a hung cluster
             if cluster.log_requests:
@@ -1304,12 +1383,16 @@ class DemoCluster:
 
     # --- lifecycle -------------------------------------------------------------------------------
 
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Serve on ``host:port`` (0 picks a free port) from a daemon thread; returns the URL."""
+    def start(self, host: str = "127.0.0.1", port: int = 0, tls: TlsConfig | None = None) -> str:
+        """Serve on ``host:port`` (0 picks a free port) from a daemon thread; returns the URL.
+
+        With ``tls`` the URL is ``https://``; a bad certificate or key raises here, not later.
+        """
         if self._server is not None:
             raise RuntimeError("demo cluster already started")
+        context = tls.server_context() if tls is not None else None
         self.store.reopen()
-        self._server = _Server((host, port), self)
+        self._server = _Server((host, port), self, context)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.2},
@@ -1317,7 +1400,8 @@ class DemoCluster:
             daemon=True,
         )
         self._thread.start()
-        self.url = f"http://{host}:{self._server.server_port}"
+        scheme = "https" if tls is not None else "http"
+        self.url = f"{scheme}://{host}:{self._server.server_port}"
         return self.url
 
     def stop(self) -> None:

@@ -5,239 +5,463 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Cluster',
+            name="Cluster",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.SlugField(max_length=100, unique=True)),
-                ('kubeconfig', models.CharField(blank=True, max_length=500)),
-                ('context', models.CharField(blank=True, max_length=200)),
-                ('in_cluster', models.BooleanField(default=False)),
-                ('poll_interval', models.PositiveIntegerField(default=30, help_text='seconds')),
-                ('enabled', models.BooleanField(default=True)),
-                ('config_error', models.TextField(blank=True)),
-                ('server', models.CharField(blank=True, max_length=500)),
-                ('last_poll_started_at', models.DateTimeField(blank=True, null=True)),
-                ('last_poll_finished_at', models.DateTimeField(blank=True, null=True)),
-                ('last_success_at', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.TextField(blank=True)),
-                ('last_error_reason', models.CharField(blank=True, max_length=100)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.SlugField(max_length=100, unique=True)),
+                ("kubeconfig", models.CharField(blank=True, max_length=500)),
+                ("context", models.CharField(blank=True, max_length=200)),
+                ("in_cluster", models.BooleanField(default=False)),
+                ("poll_interval", models.PositiveIntegerField(default=30, help_text="seconds")),
+                ("enabled", models.BooleanField(default=True)),
+                ("config_error", models.TextField(blank=True)),
+                ("server", models.CharField(blank=True, max_length=500)),
+                ("last_poll_started_at", models.DateTimeField(blank=True, null=True)),
+                ("last_poll_finished_at", models.DateTimeField(blank=True, null=True)),
+                ("last_success_at", models.DateTimeField(blank=True, null=True)),
+                ("last_error", models.TextField(blank=True)),
+                ("last_error_reason", models.CharField(blank=True, max_length=100)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='GitOpsObject',
+            name="GitOpsObject",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('tool', models.CharField(choices=[('flux', 'Flux CD'), ('argocd', 'Argo CD')], max_length=10)),
-                ('group', models.CharField(max_length=200)),
-                ('version', models.CharField(max_length=50)),
-                ('kind', models.CharField(max_length=100)),
-                ('namespace', models.CharField(max_length=253)),
-                ('name', models.CharField(max_length=253)),
-                ('uid', models.CharField(blank=True, max_length=64)),
-                ('resource_version', models.CharField(blank=True, max_length=64)),
-                ('status', models.CharField(choices=[('Degraded', 'Degraded'), ('Missing', 'Missing'), ('Unknown', 'Unknown'), ('Progressing', 'Progressing'), ('Suspended', 'Suspended'), ('Healthy', 'Healthy')], max_length=20)),
-                ('status_rank', models.PositiveSmallIntegerField()),
-                ('sync', models.CharField(choices=[('OutOfSync', 'OutOfSync'), ('Unknown', 'Unknown'), ('Synced', 'Synced'), ('NotApplicable', 'NotApplicable')], max_length=20)),
-                ('reason', models.CharField(blank=True, max_length=200)),
-                ('message', models.TextField(blank=True)),
-                ('applied_revision', models.CharField(blank=True, max_length=500)),
-                ('attempted_revision', models.CharField(blank=True, max_length=500)),
-                ('revisions', models.JSONField(blank=True, default=list)),
-                ('source', models.JSONField(blank=True, default=dict)),
-                ('suspended', models.BooleanField(default=False)),
-                ('last_transition_time', models.DateTimeField(blank=True, null=True)),
-                ('last_reconcile_time', models.DateTimeField(blank=True, null=True)),
-                ('target_namespaces', models.JSONField(blank=True, default=list)),
-                ('dependencies', models.JSONField(blank=True, default=list)),
-                ('conditions', models.JSONField(blank=True, default=list)),
-                ('details', models.JSONField(blank=True, default=dict)),
-                ('raw', models.JSONField(blank=True, default=dict)),
-                ('first_seen_at', models.DateTimeField(auto_now_add=True)),
-                ('changed_at', models.DateTimeField(auto_now=True)),
-                ('cluster', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='gitops_objects', to='clusters.cluster')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "tool",
+                    models.CharField(
+                        choices=[("flux", "Flux CD"), ("argocd", "Argo CD")], max_length=10
+                    ),
+                ),
+                ("group", models.CharField(max_length=200)),
+                ("version", models.CharField(max_length=50)),
+                ("kind", models.CharField(max_length=100)),
+                ("namespace", models.CharField(max_length=253)),
+                ("name", models.CharField(max_length=253)),
+                ("uid", models.CharField(blank=True, max_length=64)),
+                ("resource_version", models.CharField(blank=True, max_length=64)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("Degraded", "Degraded"),
+                            ("Missing", "Missing"),
+                            ("Unknown", "Unknown"),
+                            ("Progressing", "Progressing"),
+                            ("Suspended", "Suspended"),
+                            ("Healthy", "Healthy"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("status_rank", models.PositiveSmallIntegerField()),
+                (
+                    "sync",
+                    models.CharField(
+                        choices=[
+                            ("OutOfSync", "OutOfSync"),
+                            ("Unknown", "Unknown"),
+                            ("Synced", "Synced"),
+                            ("NotApplicable", "NotApplicable"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("reason", models.CharField(blank=True, max_length=200)),
+                ("message", models.TextField(blank=True)),
+                ("applied_revision", models.CharField(blank=True, max_length=500)),
+                ("attempted_revision", models.CharField(blank=True, max_length=500)),
+                ("revisions", models.JSONField(blank=True, default=list)),
+                ("source", models.JSONField(blank=True, default=dict)),
+                ("suspended", models.BooleanField(default=False)),
+                ("last_transition_time", models.DateTimeField(blank=True, null=True)),
+                ("last_reconcile_time", models.DateTimeField(blank=True, null=True)),
+                ("target_namespaces", models.JSONField(blank=True, default=list)),
+                ("dependencies", models.JSONField(blank=True, default=list)),
+                ("conditions", models.JSONField(blank=True, default=list)),
+                ("details", models.JSONField(blank=True, default=dict)),
+                ("raw", models.JSONField(blank=True, default=dict)),
+                ("first_seen_at", models.DateTimeField(auto_now_add=True)),
+                ("changed_at", models.DateTimeField(auto_now=True)),
+                (
+                    "cluster",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="gitops_objects",
+                        to="clusters.cluster",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['status_rank', 'kind', 'namespace', 'name'],
+                "ordering": ["status_rank", "kind", "namespace", "name"],
             },
         ),
         migrations.CreateModel(
-            name='KindState',
+            name="KindState",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('tool', models.CharField(choices=[('flux', 'Flux CD'), ('argocd', 'Argo CD'), ('core', 'Kubernetes')], max_length=10)),
-                ('group', models.CharField(max_length=200)),
-                ('kind', models.CharField(max_length=100)),
-                ('version', models.CharField(blank=True, max_length=50)),
-                ('state', models.CharField(choices=[('ok', 'ok'), ('not_installed', 'not installed'), ('error', 'error')], default='ok', max_length=20)),
-                ('reason', models.CharField(blank=True, max_length=100)),
-                ('error', models.TextField(blank=True)),
-                ('object_count', models.PositiveIntegerField(default=0)),
-                ('last_attempt_at', models.DateTimeField(blank=True, null=True)),
-                ('last_success_at', models.DateTimeField(blank=True, null=True)),
-                ('cluster', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='kind_states', to='clusters.cluster')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "tool",
+                    models.CharField(
+                        choices=[
+                            ("flux", "Flux CD"),
+                            ("argocd", "Argo CD"),
+                            ("core", "Kubernetes"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("group", models.CharField(max_length=200)),
+                ("kind", models.CharField(max_length=100)),
+                ("version", models.CharField(blank=True, max_length=50)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("ok", "ok"),
+                            ("not_installed", "not installed"),
+                            ("error", "error"),
+                        ],
+                        default="ok",
+                        max_length=20,
+                    ),
+                ),
+                ("reason", models.CharField(blank=True, max_length=100)),
+                ("error", models.TextField(blank=True)),
+                ("object_count", models.PositiveIntegerField(default=0)),
+                ("last_attempt_at", models.DateTimeField(blank=True, null=True)),
+                ("last_success_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "cluster",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="kind_states",
+                        to="clusters.cluster",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['cluster', 'group', 'kind'],
+                "ordering": ["cluster", "group", "kind"],
             },
         ),
         migrations.CreateModel(
-            name='ManagedResource',
+            name="ManagedResource",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('group', models.CharField(blank=True, max_length=200)),
-                ('kind', models.CharField(max_length=100)),
-                ('namespace', models.CharField(blank=True, max_length=253)),
-                ('name', models.CharField(max_length=253)),
-                ('version', models.CharField(blank=True, max_length=50)),
-                ('sync', models.CharField(blank=True, max_length=20)),
-                ('health', models.CharField(blank=True, max_length=20)),
-                ('cluster', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='clusters.cluster')),
-                ('obj', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='managed', to='clusters.gitopsobject')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("group", models.CharField(blank=True, max_length=200)),
+                ("kind", models.CharField(max_length=100)),
+                ("namespace", models.CharField(blank=True, max_length=253)),
+                ("name", models.CharField(max_length=253)),
+                ("version", models.CharField(blank=True, max_length=50)),
+                ("sync", models.CharField(blank=True, max_length=20)),
+                ("health", models.CharField(blank=True, max_length=20)),
+                (
+                    "cluster",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="clusters.cluster",
+                    ),
+                ),
+                (
+                    "obj",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="managed",
+                        to="clusters.gitopsobject",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['namespace', 'kind', 'name'],
+                "ordering": ["namespace", "kind", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Namespace',
+            name="Namespace",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=253)),
-                ('labels', models.JSONField(blank=True, default=dict)),
-                ('uid', models.CharField(blank=True, max_length=64)),
-                ('cluster', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='namespaces', to='clusters.cluster')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=253)),
+                ("labels", models.JSONField(blank=True, default=dict)),
+                ("uid", models.CharField(blank=True, max_length=64)),
+                (
+                    "cluster",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="namespaces",
+                        to="clusters.cluster",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['cluster', 'name'],
+                "ordering": ["cluster", "name"],
             },
         ),
         migrations.CreateModel(
-            name='NamespaceRollup',
+            name="NamespaceRollup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('namespace', models.CharField(max_length=253)),
-                ('exists', models.BooleanField(default=True)),
-                ('deployed_by', models.JSONField(default=list)),
-                ('status', models.CharField(blank=True, choices=[('Degraded', 'Degraded'), ('Missing', 'Missing'), ('Unknown', 'Unknown'), ('Progressing', 'Progressing'), ('Suspended', 'Suspended'), ('Healthy', 'Healthy')], max_length=20)),
-                ('status_rank', models.PositiveSmallIntegerField(default=6)),
-                ('sync', models.CharField(blank=True, max_length=20)),
-                ('status_counts', models.JSONField(default=dict)),
-                ('sync_counts', models.JSONField(default=dict)),
-                ('object_count', models.PositiveIntegerField(default=0)),
-                ('headline', models.TextField(blank=True)),
-                ('headline_object', models.CharField(blank=True, max_length=600)),
-                ('stale_reasons', models.JSONField(default=list)),
-                ('cluster', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rollups', to='clusters.cluster')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("namespace", models.CharField(max_length=253)),
+                ("exists", models.BooleanField(default=True)),
+                ("deployed_by", models.JSONField(default=list)),
+                (
+                    "status",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("Degraded", "Degraded"),
+                            ("Missing", "Missing"),
+                            ("Unknown", "Unknown"),
+                            ("Progressing", "Progressing"),
+                            ("Suspended", "Suspended"),
+                            ("Healthy", "Healthy"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("status_rank", models.PositiveSmallIntegerField(default=6)),
+                ("sync", models.CharField(blank=True, max_length=20)),
+                ("status_counts", models.JSONField(default=dict)),
+                ("sync_counts", models.JSONField(default=dict)),
+                ("object_count", models.PositiveIntegerField(default=0)),
+                ("headline", models.TextField(blank=True)),
+                ("headline_object", models.CharField(blank=True, max_length=600)),
+                ("stale_reasons", models.JSONField(default=list)),
+                (
+                    "cluster",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="rollups",
+                        to="clusters.cluster",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['cluster', 'namespace'],
+                "ordering": ["cluster", "namespace"],
             },
         ),
         migrations.CreateModel(
-            name='ObjectTarget',
+            name="ObjectTarget",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('namespace', models.CharField(max_length=253)),
-                ('cluster', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='clusters.cluster')),
-                ('obj', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='targets', to='clusters.gitopsobject')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("namespace", models.CharField(max_length=253)),
+                (
+                    "cluster",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="clusters.cluster",
+                    ),
+                ),
+                (
+                    "obj",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="targets",
+                        to="clusters.gitopsobject",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='PollRun',
+            name="PollRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('started_at', models.DateTimeField()),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('ok', models.BooleanField(default=False)),
-                ('error', models.TextField(blank=True)),
-                ('counts', models.JSONField(blank=True, default=dict)),
-                ('errors', models.JSONField(blank=True, default=dict)),
-                ('objects_written', models.PositiveIntegerField(default=0)),
-                ('objects_deleted', models.PositiveIntegerField(default=0)),
-                ('cluster', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='poll_runs', to='clusters.cluster')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("started_at", models.DateTimeField()),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("ok", models.BooleanField(default=False)),
+                ("error", models.TextField(blank=True)),
+                ("counts", models.JSONField(blank=True, default=dict)),
+                ("errors", models.JSONField(blank=True, default=dict)),
+                ("objects_written", models.PositiveIntegerField(default=0)),
+                ("objects_deleted", models.PositiveIntegerField(default=0)),
+                (
+                    "cluster",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="poll_runs",
+                        to="clusters.cluster",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-started_at', '-id'],
+                "ordering": ["-started_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='StatusTransition',
+            name="StatusTransition",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('tool', models.CharField(choices=[('flux', 'Flux CD'), ('argocd', 'Argo CD')], max_length=10)),
-                ('group', models.CharField(max_length=200)),
-                ('kind', models.CharField(max_length=100)),
-                ('namespace', models.CharField(max_length=253)),
-                ('name', models.CharField(max_length=253)),
-                ('at', models.DateTimeField()),
-                ('field', models.CharField(choices=[('status', 'status'), ('sync', 'sync'), ('revision', 'revision'), ('presence', 'presence')], max_length=20)),
-                ('from_value', models.CharField(blank=True, max_length=500)),
-                ('to_value', models.CharField(blank=True, max_length=500)),
-                ('message', models.TextField(blank=True)),
-                ('cluster', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='transitions', to='clusters.cluster')),
-                ('obj', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='transitions', to='clusters.gitopsobject')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "tool",
+                    models.CharField(
+                        choices=[("flux", "Flux CD"), ("argocd", "Argo CD")], max_length=10
+                    ),
+                ),
+                ("group", models.CharField(max_length=200)),
+                ("kind", models.CharField(max_length=100)),
+                ("namespace", models.CharField(max_length=253)),
+                ("name", models.CharField(max_length=253)),
+                ("at", models.DateTimeField()),
+                (
+                    "field",
+                    models.CharField(
+                        choices=[
+                            ("status", "status"),
+                            ("sync", "sync"),
+                            ("revision", "revision"),
+                            ("presence", "presence"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("from_value", models.CharField(blank=True, max_length=500)),
+                ("to_value", models.CharField(blank=True, max_length=500)),
+                ("message", models.TextField(blank=True)),
+                (
+                    "cluster",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="transitions",
+                        to="clusters.cluster",
+                    ),
+                ),
+                (
+                    "obj",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="transitions",
+                        to="clusters.gitopsobject",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-at', '-id'],
+                "ordering": ["-at", "-id"],
             },
         ),
         migrations.AddIndex(
-            model_name='gitopsobject',
-            index=models.Index(fields=['cluster', 'namespace'], name='clusters_gi_cluster_4a075e_idx'),
+            model_name="gitopsobject",
+            index=models.Index(
+                fields=["cluster", "namespace"], name="clusters_gi_cluster_4a075e_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='gitopsobject',
-            index=models.Index(fields=['cluster', 'status_rank'], name='clusters_gi_cluster_82f560_idx'),
+            model_name="gitopsobject",
+            index=models.Index(
+                fields=["cluster", "status_rank"], name="clusters_gi_cluster_82f560_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='gitopsobject',
-            index=models.Index(fields=['cluster', 'group', 'kind'], name='clusters_gi_cluster_c9292a_idx'),
+            model_name="gitopsobject",
+            index=models.Index(
+                fields=["cluster", "group", "kind"], name="clusters_gi_cluster_c9292a_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='gitopsobject',
-            constraint=models.UniqueConstraint(fields=('cluster', 'group', 'kind', 'namespace', 'name'), name='gitopsobject_unique'),
+            model_name="gitopsobject",
+            constraint=models.UniqueConstraint(
+                fields=("cluster", "group", "kind", "namespace", "name"), name="gitopsobject_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='kindstate',
-            constraint=models.UniqueConstraint(fields=('cluster', 'group', 'kind'), name='kindstate_unique'),
+            model_name="kindstate",
+            constraint=models.UniqueConstraint(
+                fields=("cluster", "group", "kind"), name="kindstate_unique"
+            ),
         ),
         migrations.AddIndex(
-            model_name='managedresource',
-            index=models.Index(fields=['cluster', 'group', 'kind', 'namespace', 'name'], name='clusters_ma_cluster_764772_idx'),
+            model_name="managedresource",
+            index=models.Index(
+                fields=["cluster", "group", "kind", "namespace", "name"],
+                name="clusters_ma_cluster_764772_idx",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='namespace',
-            constraint=models.UniqueConstraint(fields=('cluster', 'name'), name='namespace_unique'),
+            model_name="namespace",
+            constraint=models.UniqueConstraint(fields=("cluster", "name"), name="namespace_unique"),
         ),
         migrations.AddConstraint(
-            model_name='namespacerollup',
-            constraint=models.UniqueConstraint(fields=('cluster', 'namespace'), name='rollup_unique'),
+            model_name="namespacerollup",
+            constraint=models.UniqueConstraint(
+                fields=("cluster", "namespace"), name="rollup_unique"
+            ),
         ),
         migrations.AddIndex(
-            model_name='objecttarget',
-            index=models.Index(fields=['cluster', 'namespace'], name='clusters_ob_cluster_ad2b1b_idx'),
+            model_name="objecttarget",
+            index=models.Index(
+                fields=["cluster", "namespace"], name="clusters_ob_cluster_ad2b1b_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='pollrun',
-            index=models.Index(fields=['cluster', 'started_at'], name='clusters_po_cluster_759f6d_idx'),
+            model_name="pollrun",
+            index=models.Index(
+                fields=["cluster", "started_at"], name="clusters_po_cluster_759f6d_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='statustransition',
-            index=models.Index(fields=['cluster', 'at'], name='clusters_st_cluster_fa54fb_idx'),
+            model_name="statustransition",
+            index=models.Index(fields=["cluster", "at"], name="clusters_st_cluster_fa54fb_idx"),
         ),
         migrations.AddIndex(
-            model_name='statustransition',
-            index=models.Index(fields=['cluster', 'group', 'kind', 'namespace', 'name', 'at'], name='clusters_st_cluster_acbb27_idx'),
+            model_name="statustransition",
+            index=models.Index(
+                fields=["cluster", "group", "kind", "namespace", "name", "at"],
+                name="clusters_st_cluster_acbb27_idx",
+            ),
         ),
     ]

@@ -244,3 +244,43 @@ def test_poll_runs_are_recorded(demo_cluster):
     poll_cluster(demo_cluster)
     runs = PollRun.objects.filter(cluster=demo_cluster)
     assert runs.count() == 2 and all(r.finished_at for r in runs)
+
+
+def test_an_expired_continue_token_restarts_the_list_once(demo, demo_cluster, settings):
+    settings.TIDEWATCH_LIST_PAGE_SIZE = 2
+    fault = demo.set_fault("helmreleases?limit=2&continue=", status=410, once=True)
+
+    run = poll_cluster(demo_cluster)
+
+    assert fault.hits == 1
+    assert run.ok, run.errors
+    assert GitOpsObject.objects.filter(kind="HelmRelease").count() == served_counts()["HelmRelease"]
+
+
+def test_an_expired_continue_token_twice_fails_that_kind_only(demo, demo_cluster, settings):
+    settings.TIDEWATCH_LIST_PAGE_SIZE = 2
+    demo.set_fault("helmreleases?limit=2&continue=", status=410)
+
+    run = poll_cluster(demo_cluster)
+
+    assert run.errors["helm.toolkit.fluxcd.io/HelmRelease"]["reason"] == "Expired"
+    assert GitOpsObject.objects.filter(kind="Kustomization").exists()
+
+
+@pytest.mark.parametrize(
+    ("fault", "reason"),
+    [
+        ({"status": 500}, "ServerError"),
+        ({"status": 429, "headers": {"Retry-After": "0"}}, "TooManyRequests"),
+        ({"status": 200, "truncate": True}, "ConnectionDropped"),
+    ],
+)
+def test_a_failing_kind_is_reported_with_its_reason(demo, demo_cluster, fault, reason):
+    poll_cluster(demo_cluster)
+    demo.set_fault("/applications?", **fault)
+
+    run = poll_cluster(demo_cluster)
+
+    assert run.errors["argoproj.io/Application"]["reason"] == reason
+    assert GitOpsObject.objects.filter(kind="Application").count() == served_counts()["Application"]
+    assert KindState.objects.get(kind="Application").reason == reason

@@ -64,3 +64,37 @@ def test_the_page_never_calls_the_cluster(client, polled, demo):
     demo.stop()  # if a page touched the API it would now fail or hang
     assert client.get("/").status_code == 200
     assert client.get("/api/v1/namespaces").status_code == 200
+
+
+def extra_application(index: int) -> dict:
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": f"extra-{index}", "namespace": "argocd"},
+        "spec": {
+            "project": "default",
+            "source": {"repoURL": "https://git.example/apps.git", "path": f"apps/{index}"},
+            "destination": {
+                "server": "https://kubernetes.default.svc",
+                "namespace": f"team-{index % 10}",
+            },
+        },
+        "status": {"sync": {"status": "Synced"}, "health": {"status": "Healthy"}},
+    }
+
+
+@pytest.mark.parametrize("url", ["/", "/api/v1/namespaces", "/api/v1/clusters", "/api/v1/objects"])
+def test_query_count_does_not_grow_with_the_number_of_objects(
+    client, polled, demo, url, django_assert_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as small:
+        assert client.get(url).status_code == 200
+    for index in range(60):
+        demo.apply(extra_application(index))
+    poll_cluster(polled)
+
+    with django_assert_num_queries(len(small.captured_queries)):
+        assert client.get(url).status_code == 200
