@@ -233,7 +233,14 @@ def _from_transport_error(
     if isinstance(exc, urllib3.exceptions.MaxRetryError) and exc.reason is not None:
         cause = exc.reason
     if isinstance(cause, urllib3.exceptions.SSLError | ssl.SSLError):
-        return KubeError("TLSError", f"TLS failed talking to {server}: {_one_line(str(cause))}")
+        detail = _one_line(str(cause))
+        if "CERTIFICATE_VERIFY_FAILED" in detail:
+            return KubeError(
+                "TLSError",
+                f"{server} presented a certificate that the CA in the kubeconfig does not "
+                f"trust (check certificate-authority / certificate-authority-data): {detail}",
+            )
+        return KubeError("TLSError", f"TLS failed talking to {server}: {detail}")
     # NewConnectionError subclasses ConnectTimeoutError in urllib3 2.x: test it first.
     if isinstance(cause, urllib3.exceptions.NewConnectionError | ConnectionError):
         return KubeError("Unreachable", f"cannot connect to {server}: {_one_line(str(cause))}")

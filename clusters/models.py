@@ -246,3 +246,45 @@ class NamespaceRollup(models.Model):
 
 def status_rank(status: str) -> int:
     return STATUS_ORDER.index(Status(status))
+
+
+class Workload(models.Model):
+    """A controller Deployment/StatefulSet in a GitOps tool's install namespace."""
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="workloads")
+    kind = models.CharField(max_length=50)
+    namespace = models.CharField(max_length=253)
+    name = models.CharField(max_length=253)
+    resource_version = models.CharField(max_length=64, blank=True)
+    labels = models.JSONField(default=dict, blank=True)
+    annotations = models.JSONField(default=dict, blank=True)
+    desired = models.PositiveIntegerField(default=0)
+    ready = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cluster", "kind", "namespace", "name"], name="workload_unique"
+            )
+        ]
+        ordering = ["namespace", "name"]
+
+
+class Monitor(models.Model):
+    """A prometheus-operator ServiceMonitor or PodMonitor: what Prometheus scrapes."""
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="monitors")
+    kind = models.CharField(max_length=50)
+    namespace = models.CharField(max_length=253)
+    name = models.CharField(max_length=253)
+    resource_version = models.CharField(max_length=64, blank=True)
+    namespace_selector = models.JSONField(default=dict, blank=True)
+    selector = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cluster", "kind", "namespace", "name"], name="monitor_unique"
+            )
+        ]
+        ordering = ["namespace", "name"]

@@ -19,6 +19,7 @@ from clusters.models import Cluster, PollRun
 from clusters.registry import spec_of
 from clusters.rollups import rebuild_rollups
 from clusters.store import mark_cluster_unreachable, store_kind, store_namespaces
+from clusters.store_extras import store_monitors, store_workloads
 
 log = logging.getLogger(__name__)
 
@@ -65,11 +66,14 @@ def poll_cluster(cluster: Cluster) -> PollRun:
                 "message": result.error.message,
             }
             log.warning("cluster %s: %s: %s", cluster.name, result.spec.key, result.error.message)
-    if snapshot.namespaces.error is not None:
-        run.errors["core/Namespace"] = {
-            "reason": snapshot.namespaces.error.reason,
-            "message": snapshot.namespaces.error.message,
-        }
+    store_workloads(cluster, snapshot.workloads, now)
+    store_monitors(cluster, snapshot.monitors, now)
+    for result in (snapshot.namespaces, *snapshot.workloads, *snapshot.monitors):
+        if result.error is not None:
+            run.errors[result.spec.key] = {
+                "reason": result.error.reason,
+                "message": result.error.message,
+            }
     rebuild_rollups(cluster)
 
     finished = timezone.now()

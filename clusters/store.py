@@ -141,6 +141,25 @@ def store_namespaces(cluster: Cluster, result: KindResult, now: datetime | None 
         )
 
 
+def mark_kind_failed(cluster: Cluster, result: KindResult, now: datetime) -> None:
+    """Record a failed list on the kind; its stored rows stay as they were (stale)."""
+    _mark_failed(cluster, result, now)
+
+
+def set_kind_ok(
+    cluster: Cluster, result: KindResult, now: datetime, count: int, state: str = KindState.OK
+) -> None:
+    _set_kind_state(
+        cluster,
+        result.spec,
+        now,
+        state=state,
+        version=result.served.version if result.served else "",
+        object_count=count,
+        success=True,
+    )
+
+
 def mark_cluster_unreachable(cluster: Cluster, reason: str, message: str) -> None:
     """The whole cluster could not be asked: every kind keeps its objects and becomes stale."""
     now = timezone.now()

@@ -5,3 +5,18 @@ from __future__ import annotations
 from clusters.collect.kinds import KindSpec
 
 NAMESPACES = KindSpec("core", "", "Namespace")
+
+# Controller workloads, read only in the tools' install namespaces: the ADR scorecard asks
+# whether Flux and Argo CD are running, and ownership asks who deployed Argo CD itself.
+# Listing every Deployment of a large cluster would cost far more than it tells.
+WORKLOAD_KINDS: tuple[KindSpec, ...] = (
+    KindSpec("core", "apps", "Deployment"),
+    KindSpec("core", "apps", "StatefulSet"),
+)
+CONTROLLER_NAMESPACES: tuple[str, ...] = ("flux-system", "argocd")
+
+# prometheus-operator monitors: is each controller scraped? Optional CRDs.
+MONITOR_KINDS: tuple[KindSpec, ...] = (
+    KindSpec("core", "monitoring.coreos.com", "ServiceMonitor"),
+    KindSpec("core", "monitoring.coreos.com", "PodMonitor"),
+)

@@ -26,10 +26,13 @@ class ServedKind:
     plural: str
     namespaced: bool
 
-    def list_path(self) -> str:
-        if self.spec.group:
-            return f"/apis/{self.spec.group}/{self.version}/{self.plural}"
-        return f"/api/{self.version}/{self.plural}"
+    def list_path(self, namespace: str = "") -> str:
+        root = (
+            f"/apis/{self.spec.group}/{self.version}" if self.spec.group else f"/api/{self.version}"
+        )
+        if namespace and self.namespaced:
+            return f"{root}/namespaces/{namespace}/{self.plural}"
+        return f"{root}/{self.plural}"
 
     @property
     def api_version(self) -> str:

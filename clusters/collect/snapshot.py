@@ -8,7 +8,12 @@ from typing import Any
 from kubernetes import client as k8s
 
 from clusters.collect.argo import ARGO_KINDS
-from clusters.collect.core import NAMESPACES
+from clusters.collect.core import (
+    CONTROLLER_NAMESPACES,
+    MONITOR_KINDS,
+    NAMESPACES,
+    WORKLOAD_KINDS,
+)
 from clusters.collect.discovery import discover
 from clusters.collect.flux import FLUX_KINDS
 from clusters.collect.kinds import KindSpec, ServedKind
@@ -35,6 +40,8 @@ class Snapshot:
     server: str
     kinds: list[KindResult]
     namespaces: KindResult
+    workloads: list[KindResult] = field(default_factory=list)
+    monitors: list[KindResult] = field(default_factory=list)
 
 
 def collect_cluster(
@@ -46,13 +53,18 @@ def collect_cluster(
 ) -> Snapshot:
     """List every wanted kind. Raises KubeError only when discovery itself fails (the cluster
     cannot be asked at all); a failure listing one kind is recorded on that kind."""
-    wanted = (*kinds, NAMESPACES)
+    wanted = (*kinds, NAMESPACES, *WORKLOAD_KINDS, *MONITOR_KINDS)
     served, errors = discover(api, wanted, timeouts)
-    results = {spec: _list_kind(api, spec, served, errors, page_size, timeouts) for spec in wanted}
+
+    def listed(spec: KindSpec, namespaces: tuple[str, ...] = ("",)) -> KindResult:
+        return _list_kind(api, spec, served, errors, page_size, timeouts, namespaces)
+
     return Snapshot(
         server=str(api.configuration.host),
-        kinds=[results[spec] for spec in kinds],
-        namespaces=results[NAMESPACES],
+        kinds=[listed(spec) for spec in kinds],
+        namespaces=listed(NAMESPACES),
+        workloads=[listed(spec, CONTROLLER_NAMESPACES) for spec in WORKLOAD_KINDS],
+        monitors=[listed(spec) for spec in MONITOR_KINDS],
     )
 
 
@@ -63,14 +75,18 @@ def _list_kind(
     errors: dict[KindSpec, KubeError],
     page_size: int,
     timeouts: Timeouts,
+    namespaces: tuple[str, ...] = ("",),
 ) -> KindResult:
     if spec in errors:
         return KindResult(spec, ERROR, error=errors[spec])
     kind = served.get(spec)
     if kind is None:
         return KindResult(spec, NOT_INSTALLED)
+    items: list[dict[str, Any]] = []
     try:
-        items = list_all(api, kind.list_path(), page_size=page_size, timeouts=timeouts)
+        for namespace in namespaces:
+            path = kind.list_path(namespace)
+            items.extend(list_all(api, path, page_size=page_size, timeouts=timeouts))
     except KubeError as exc:
         return KindResult(spec, ERROR, served=kind, error=exc)
     for item in items:

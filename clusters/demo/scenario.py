@@ -2443,5 +2443,32 @@ def build_platform(now: datetime | None = None) -> list[dict[str, Any]]:
     _bigbang(clock, objects)
     _platform_workloads(clock, objects)
     _argocd(clock, objects)
+    objects.extend(_monitors())
     objects.extend(_events(clock, objects))
     return objects
+
+
+def _monitors() -> list[Obj]:
+    """Flux's controllers are scraped (the PodMonitor Flux documents); Argo CD's are not: a
+    realistic gap the ADR scorecard should catch."""
+    return [
+        {
+            "apiVersion": "monitoring.coreos.com/v1",
+            "kind": "PodMonitor",
+            "metadata": {
+                "name": "flux-system",
+                "namespace": "flux-system",
+                "uid": uid("PodMonitor", "flux-system", "flux-system"),
+                "labels": {
+                    "app.kubernetes.io/part-of": "flux",
+                    "kustomize.toolkit.fluxcd.io/name": "flux-system",
+                    "kustomize.toolkit.fluxcd.io/namespace": "flux-system",
+                },
+            },
+            "spec": {
+                "namespaceSelector": {"matchNames": ["flux-system"]},
+                "selector": {"matchLabels": {"app.kubernetes.io/part-of": "flux"}},
+                "podMetricsEndpoints": [{"port": "http-prom", "relabelings": []}],
+            },
+        }
+    ]

@@ -284,3 +284,36 @@ def test_a_failing_kind_is_reported_with_its_reason(demo, demo_cluster, fault, r
     assert run.errors["argoproj.io/Application"]["reason"] == reason
     assert GitOpsObject.objects.filter(kind="Application").count() == served_counts()["Application"]
     assert KindState.objects.get(kind="Application").reason == reason
+
+
+def test_controller_workloads_and_monitors_are_collected(demo_cluster):
+    from clusters.models import Monitor, Workload
+
+    poll_cluster(demo_cluster)
+    workloads = {(w.namespace, w.name): w for w in Workload.objects.all()}
+    assert ("flux-system", "helm-controller") in workloads
+    server = workloads[("argocd", "argocd-server")]
+    assert (server.desired, server.ready) == (2, 2)
+    assert server.labels["helm.toolkit.fluxcd.io/name"] == "argocd"
+    assert workloads[("argocd", "argocd-application-controller")].kind == "StatefulSet"
+    assert not any(ns not in ("flux-system", "argocd") for ns, _ in workloads)
+    (monitor,) = Monitor.objects.all()
+    assert (monitor.kind, monitor.namespace) == ("PodMonitor", "flux-system")
+    assert monitor.selector == {"matchLabels": {"app.kubernetes.io/part-of": "flux"}}
+
+    ids = set(Workload.objects.values_list("id", flat=True))
+    poll_cluster(demo_cluster)
+    assert set(Workload.objects.values_list("id", flat=True)) == ids, "unchanged: not rewritten"
+
+
+def test_monitors_not_installed_is_not_an_error(tmp_path):
+    server = DemoCluster(token="t", kinds_not_installed={"monitoring.coreos.com"})
+    server.start()
+    try:
+        kubeconfig = write_kubeconfig(tmp_path / "kc.yaml", server.url, "t")
+        cluster = Cluster.objects.create(name="plain", kubeconfig=str(kubeconfig), context="demo")
+        run = poll_cluster(cluster)
+    finally:
+        server.stop()
+    assert run.ok
+    assert KindState.objects.get(cluster=cluster, kind="PodMonitor").state == "not_installed"
