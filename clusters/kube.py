@@ -153,6 +153,7 @@ def list_all(
     *,
     page_size: int = 500,
     timeouts: Timeouts = DEFAULT_TIMEOUTS,
+    params: list[tuple[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """All items of a list, fetched page by page with limit/continue.
 
@@ -160,11 +161,11 @@ def list_all(
     from the beginning (a consistent list) rather than resumed inconsistently.
     """
     try:
-        return _list_once(api, path, page_size, timeouts)
+        return _list_once(api, path, page_size, timeouts, params or [])
     except _ExpiredMidList:
         log.warning("list %s: continue token expired, restarting the list", path)
     try:
-        return _list_once(api, path, page_size, timeouts)
+        return _list_once(api, path, page_size, timeouts, params or [])
     except _ExpiredMidList as exc:
         raise exc.error from None
 
@@ -175,12 +176,16 @@ class _ExpiredMidList(Exception):
 
 
 def _list_once(
-    api: k8s.ApiClient, path: str, page_size: int, timeouts: Timeouts
+    api: k8s.ApiClient,
+    path: str,
+    page_size: int,
+    timeouts: Timeouts,
+    params: list[tuple[str, Any]],
 ) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     token = ""
     while True:
-        query: list[tuple[str, Any]] = [("limit", page_size)]
+        query: list[tuple[str, Any]] = [*params, ("limit", page_size)]
         if token:
             query.append(("continue", token))
         try:

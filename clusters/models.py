@@ -288,3 +288,44 @@ class Monitor(models.Model):
             )
         ]
         ordering = ["namespace", "name"]
+
+
+class Event(models.Model):
+    """A Kubernetes Event about a GitOps object, newest kept, bounded per object."""
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="events")
+    uid = models.CharField(max_length=64)
+    resource_version = models.CharField(max_length=64, blank=True)
+    involved_group = models.CharField(max_length=200, blank=True)
+    involved_kind = models.CharField(max_length=100)
+    involved_namespace = models.CharField(max_length=253, blank=True)
+    involved_name = models.CharField(max_length=253)
+    type = models.CharField(max_length=20, blank=True)  # Normal / Warning
+    reason = models.CharField(max_length=200, blank=True)
+    message = models.TextField(blank=True)
+    count = models.PositiveIntegerField(default=1)
+    source = models.CharField(max_length=200, blank=True)
+    first_seen = models.DateTimeField(null=True, blank=True)
+    last_seen = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["cluster", "involved_kind", "involved_namespace", "involved_name"])
+        ]
+        ordering = ["-last_seen", "-id"]
+
+
+class Dependency(models.Model):
+    """An edge from a GitOps object to another one it names (source, dependsOn, parent, child,
+    helmchart), so "what depends on X" is an indexed query rather than a scan of JSON."""
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="+")
+    obj = models.ForeignKey(GitOpsObject, on_delete=models.CASCADE, related_name="edges")
+    relation = models.CharField(max_length=20)
+    group = models.CharField(max_length=200, blank=True)
+    kind = models.CharField(max_length=100)
+    namespace = models.CharField(max_length=253, blank=True)
+    name = models.CharField(max_length=253)
+
+    class Meta:
+        indexes = [models.Index(fields=["cluster", "kind", "namespace", "name"])]

@@ -19,7 +19,7 @@ from clusters.models import Cluster, PollRun
 from clusters.registry import spec_of
 from clusters.rollups import rebuild_rollups
 from clusters.store import mark_cluster_unreachable, store_kind, store_namespaces
-from clusters.store_extras import store_monitors, store_workloads
+from clusters.store_extras import store_events, store_monitors, store_workloads
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,11 @@ def poll_cluster(cluster: Cluster) -> PollRun:
             log.warning("cluster %s: %s: %s", cluster.name, result.spec.key, result.error.message)
     store_workloads(cluster, snapshot.workloads, now)
     store_monitors(cluster, snapshot.monitors, now)
-    for result in (snapshot.namespaces, *snapshot.workloads, *snapshot.monitors):
+    store_events(cluster, snapshot.events, now)
+    extras = (snapshot.namespaces, *snapshot.workloads, *snapshot.monitors, snapshot.events)
+    for result in extras:
+        if result is None:
+            continue
         if result.error is not None:
             run.errors[result.spec.key] = {
                 "reason": result.error.reason,

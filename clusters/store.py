@@ -20,6 +20,7 @@ from clusters.collect.kinds import KindSpec
 from clusters.collect.snapshot import ERROR, NOT_INSTALLED, KindResult
 from clusters.models import (
     Cluster,
+    Dependency,
     GitOpsObject,
     KindState,
     ManagedResource,
@@ -296,6 +297,23 @@ def _upsert_objects(
         touched = new_rows + changed_rows
         ManagedResource.objects.filter(obj__in=[o.id for o in changed_rows]).delete()
         ObjectTarget.objects.filter(obj__in=[o.id for o in changed_rows]).delete()
+        Dependency.objects.filter(obj__in=[o.id for o in changed_rows]).delete()
+        Dependency.objects.bulk_create(
+            (
+                Dependency(
+                    cluster=cluster,
+                    obj=obj,
+                    relation=d["relation"][:20],
+                    group=d["group"],
+                    kind=d["kind"],
+                    namespace=d["namespace"],
+                    name=d["name"],
+                )
+                for obj in touched
+                for d in obj.dependencies
+            ),
+            batch_size=BATCH,
+        )
         ManagedResource.objects.bulk_create(
             (m for obj in touched for m in _managed_rows(cluster, obj, fresh)), batch_size=BATCH
         )
@@ -374,8 +392,8 @@ def _row_from_record(
         revisions=record.revisions,
         source=record.source,
         suspended=record.suspended,
-        last_transition_time=_parse_time(record.last_transition_time),
-        last_reconcile_time=_parse_time(record.last_reconcile_time),
+        last_transition_time=parse_time(record.last_transition_time),
+        last_reconcile_time=parse_time(record.last_reconcile_time),
         target_namespaces=sorted(set(record.target_namespaces)),
         dependencies=data["dependencies"],
         conditions=data["conditions"],
@@ -443,7 +461,7 @@ def _resource_version(item: dict[str, Any]) -> str:
     return str(metadata.get("resourceVersion") or "") if isinstance(metadata, dict) else ""
 
 
-def _parse_time(value: str | None) -> datetime | None:
+def parse_time(value: str | None) -> datetime | None:
     if not value or not isinstance(value, str):
         return None
     try:

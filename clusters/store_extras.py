@@ -7,14 +7,14 @@ They are a few dozen rows per cluster, so a changed list is replaced whole; an u
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import models, transaction
 
 from clusters.collect.snapshot import ERROR, KindResult
-from clusters.models import Cluster, KindState, Monitor, Workload
-from clusters.store import mark_kind_failed, set_kind_ok
+from clusters.models import Cluster, Event, KindState, Monitor, Workload
+from clusters.store import mark_kind_failed, parse_time, set_kind_ok
 
 
 def store_workloads(cluster: Cluster, results: Sequence[KindResult], now: datetime) -> None:
@@ -97,4 +97,61 @@ def _monitor_fields(item: dict[str, Any]) -> dict[str, Any]:
         **_identity(item),
         "namespace_selector": _dict(spec.get("namespaceSelector")),
         "selector": _dict(spec.get("selector")),
+    }
+
+
+# An object page shows the recent story, not an archive; Kubernetes itself expires Events (1 h).
+EVENTS_PER_OBJECT = 20
+
+
+def store_events(cluster: Cluster, result: KindResult | None, now: datetime) -> None:
+    if result is None:
+        return
+    if result.state == ERROR:
+        mark_kind_failed(cluster, result, now)
+        return
+    rows = [_event_fields(item) for item in result.items]
+    rows = [row for row in rows if row["uid"] and row["involved_name"]]
+    rows = _bounded(rows)
+    wanted = {(r["uid"], r["resource_version"]) for r in rows}
+    current = set(Event.objects.filter(cluster=cluster).values_list("uid", "resource_version"))
+    if wanted != current:
+        with transaction.atomic():
+            Event.objects.filter(cluster=cluster).delete()
+            Event.objects.bulk_create(Event(cluster=cluster, **row) for row in rows)
+    set_kind_ok(cluster, result, now, len(rows))
+
+
+def _bounded(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    epoch = datetime.min.replace(tzinfo=UTC)
+    rows.sort(key=lambda r: r["last_seen"] or epoch, reverse=True)
+    kept: dict[tuple[str, str, str], int] = {}
+    result = []
+    for row in rows:
+        key = (row["involved_kind"], row["involved_namespace"], row["involved_name"])
+        if kept.get(key, 0) < EVENTS_PER_OBJECT:
+            kept[key] = kept.get(key, 0) + 1
+            result.append(row)
+    return result
+
+
+def _event_fields(item: dict[str, Any]) -> dict[str, Any]:
+    metadata, involved = _metadata(item), _dict(item.get("involvedObject"))
+    source = _dict(item.get("source")).get("component") or item.get("reportingComponent") or ""
+    first = item.get("firstTimestamp") or item.get("eventTime") or metadata.get("creationTimestamp")
+    last = item.get("lastTimestamp") or _dict(item.get("series")).get("lastObservedTime") or first
+    return {
+        "uid": str(metadata.get("uid") or ""),
+        "resource_version": str(metadata.get("resourceVersion") or ""),
+        "involved_group": str(involved.get("apiVersion") or "").rpartition("/")[0],
+        "involved_kind": str(involved.get("kind") or "")[:100],
+        "involved_namespace": str(involved.get("namespace") or "")[:253],
+        "involved_name": str(involved.get("name") or "")[:253],
+        "type": str(item.get("type") or "")[:20],
+        "reason": str(item.get("reason") or "")[:200],
+        "message": str(item.get("message") or "")[:10_000],
+        "count": _count(item.get("count")) or 1,
+        "source": str(source)[:200],
+        "first_seen": parse_time(first),
+        "last_seen": parse_time(last),
     }

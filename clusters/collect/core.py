@@ -20,3 +20,6 @@ MONITOR_KINDS: tuple[KindSpec, ...] = (
     KindSpec("core", "monitoring.coreos.com", "ServiceMonitor"),
     KindSpec("core", "monitoring.coreos.com", "PodMonitor"),
 )
+
+# Kubernetes Events about GitOps objects (the controllers' own account of what happened).
+EVENTS = KindSpec("core", "", "Event")

@@ -10,6 +10,7 @@ from kubernetes import client as k8s
 from clusters.collect.argo import ARGO_KINDS
 from clusters.collect.core import (
     CONTROLLER_NAMESPACES,
+    EVENTS,
     MONITOR_KINDS,
     NAMESPACES,
     WORKLOAD_KINDS,
@@ -42,6 +43,7 @@ class Snapshot:
     namespaces: KindResult
     workloads: list[KindResult] = field(default_factory=list)
     monitors: list[KindResult] = field(default_factory=list)
+    events: KindResult | None = None
 
 
 def collect_cluster(
@@ -53,18 +55,27 @@ def collect_cluster(
 ) -> Snapshot:
     """List every wanted kind. Raises KubeError only when discovery itself fails (the cluster
     cannot be asked at all); a failure listing one kind is recorded on that kind."""
-    wanted = (*kinds, NAMESPACES, *WORKLOAD_KINDS, *MONITOR_KINDS)
+    wanted = (*kinds, NAMESPACES, *WORKLOAD_KINDS, *MONITOR_KINDS, EVENTS)
     served, errors = discover(api, wanted, timeouts)
 
     def listed(spec: KindSpec, namespaces: tuple[str, ...] = ("",)) -> KindResult:
         return _list_kind(api, spec, served, errors, page_size, timeouts, namespaces)
 
+    gitops = [listed(spec) for spec in kinds]
+    # One filtered list per kind that has objects: the API server filters Events by
+    # involvedObject.kind, so Tidewatch never downloads a busy cluster's every Event.
+    event_filters = [
+        [("fieldSelector", f"involvedObject.kind={result.spec.kind}")]
+        for result in gitops
+        if result.items
+    ]
     return Snapshot(
         server=str(api.configuration.host),
-        kinds=[listed(spec) for spec in kinds],
+        kinds=gitops,
         namespaces=listed(NAMESPACES),
         workloads=[listed(spec, CONTROLLER_NAMESPACES) for spec in WORKLOAD_KINDS],
         monitors=[listed(spec) for spec in MONITOR_KINDS],
+        events=_list_kind(api, EVENTS, served, errors, page_size, timeouts, queries=event_filters),
     )
 
 
@@ -76,6 +87,7 @@ def _list_kind(
     page_size: int,
     timeouts: Timeouts,
     namespaces: tuple[str, ...] = ("",),
+    queries: list[list[tuple[str, Any]]] | None = None,
 ) -> KindResult:
     if spec in errors:
         return KindResult(spec, ERROR, error=errors[spec])
@@ -86,7 +98,10 @@ def _list_kind(
     try:
         for namespace in namespaces:
             path = kind.list_path(namespace)
-            items.extend(list_all(api, path, page_size=page_size, timeouts=timeouts))
+            for params in queries if queries is not None else [[]]:
+                items.extend(
+                    list_all(api, path, page_size=page_size, timeouts=timeouts, params=params)
+                )
     except KubeError as exc:
         return KindResult(spec, ERROR, served=kind, error=exc)
     for item in items:

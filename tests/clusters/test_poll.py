@@ -317,3 +317,18 @@ def test_monitors_not_installed_is_not_an_error(tmp_path):
         server.stop()
     assert run.ok
     assert KindState.objects.get(cluster=cluster, kind="PodMonitor").state == "not_installed"
+
+
+def test_events_about_gitops_objects_are_collected(demo_cluster, demo):
+    from clusters.models import Event
+
+    poll_cluster(demo_cluster)
+
+    gitlab = Event.objects.filter(involved_kind="HelmRelease", involved_name="gitlab")
+    assert gitlab.exists()
+    warning = gitlab.filter(type="Warning").first()
+    assert warning is not None and warning.reason and warning.message and warning.last_seen
+    assert warning.involved_group == "helm.toolkit.fluxcd.io"
+    assert Event.objects.filter(involved_kind="Application", involved_name="data-platform").exists()
+    # Only events about GitOps kinds are asked for.
+    assert set(Event.objects.values_list("involved_kind", flat=True)) <= set(served_counts())
