@@ -31,6 +31,11 @@ class Cluster(models.Model):
     last_success_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     last_error_reason = models.CharField(max_length=100, blank=True)
+    # Ownership boundaries (YAML, clusters/ownership/boundaries.py). Empty: the ADR-003
+    # default. When clusters.yaml names a file, the file wins and is copied here at sync.
+    boundaries = models.TextField(blank=True)
+    boundaries_file = models.CharField(max_length=500, blank=True)
+    boundaries_file_error = models.TextField(blank=True)  # file unreadable: default in use
 
     class Meta:
         ordering = ["name"]
@@ -236,6 +241,11 @@ class NamespaceRollup(models.Model):
     headline = models.TextField(blank=True)
     headline_object = models.CharField(max_length=600, blank=True)  # "<Kind>/<ns>/<name>"
     stale_reasons = models.JSONField(default=list)
+    declared_owner = models.CharField(max_length=10, blank=True)  # "" = undeclared
+    ownership = models.TextField(blank=True)  # one sentence: declared vs observed
+    violation_codes = models.JSONField(default=list)
+    # Set by rebuild_rollups when the row's content changes (bulk_update skips auto_now).
+    updated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -329,3 +339,67 @@ class Dependency(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["cluster", "kind", "namespace", "name"])]
+
+
+class OwnershipReport(models.Model):
+    """The latest ownership analysis of a cluster (clusters.ownership), rebuilt after each poll.
+
+    Holds per-namespace ownership, the contested resources with their claim chains, and the ADR
+    scorecard; violations are also rows (below) so they can be filtered and counted.
+    """
+
+    cluster = models.OneToOneField(Cluster, on_delete=models.CASCADE, related_name="ownership")
+    computed_at = models.DateTimeField()
+    boundaries = models.JSONField(default=dict)
+    boundaries_error = models.TextField(blank=True)
+    namespaces = models.JSONField(default=list)
+    resources = models.JSONField(
+        default=list
+    )  # only resources that are claimed twice or in a violation
+    chains = models.JSONField(default=dict)
+    scorecard = models.JSONField(default=dict)
+
+
+class Violation(models.Model):
+    SEVERITIES = ["critical", "high", "medium", "low"]
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="violations")
+    vid = models.CharField(max_length=600)  # stable while the violation persists
+    code = models.CharField(max_length=10)
+    severity = models.CharField(max_length=10)
+    severity_rank = models.PositiveSmallIntegerField(default=0)
+    title = models.CharField(max_length=300)
+    explanation = models.TextField()
+    namespace = models.CharField(max_length=253, blank=True)
+    resource = models.CharField(max_length=600, blank=True)
+    tool = models.CharField(max_length=10, blank=True)
+    evidence = models.JSONField(default=list)
+    object_keys = models.JSONField(default=list)  # "Kind/namespace/name" of the objects involved
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["cluster", "vid"], name="violation_unique")]
+        indexes = [models.Index(fields=["cluster", "code"])]
+        ordering = ["severity_rank", "code", "namespace", "resource"]
+
+
+class LastWriter(models.Model):
+    """Who last wrote a contested resource, read from the live object's metadata by the
+    rate-limited background check (never in a page request)."""
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="last_writers")
+    resource = models.CharField(max_length=600)  # clusters.ownership resource_key
+    writer = models.CharField(max_length=100, blank=True)
+    tool = models.CharField(max_length=10, blank=True)
+    manager = models.CharField(max_length=200, blank=True)
+    written_at = models.DateTimeField(null=True, blank=True)
+    explanation = models.TextField(blank=True)
+    signals = models.JSONField(default=list)
+    checked_at = models.DateTimeField()
+    error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["cluster", "resource"], name="lastwriter_unique")
+        ]

@@ -16,6 +16,7 @@ from django.utils import timezone
 from clusters.collect.snapshot import collect_cluster
 from clusters.kube import KubeError, Timeouts, build_api_client
 from clusters.models import Cluster, PollRun
+from clusters.ownership_store import refresh_ownership
 from clusters.registry import spec_of
 from clusters.rollups import rebuild_rollups
 from clusters.store import mark_cluster_unreachable, store_kind, store_namespaces
@@ -78,6 +79,7 @@ def poll_cluster(cluster: Cluster) -> PollRun:
                 "reason": result.error.reason,
                 "message": result.error.message,
             }
+    refresh_ownership(cluster)
     rebuild_rollups(cluster)
 
     finished = timezone.now()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
@@ -30,19 +31,28 @@ def sync_clusters(path: str | None = None) -> list[Cluster]:
 
 
 def _upsert(entry: ClusterEntry) -> Cluster:
-    if entry.error:
-        log.error("cluster %s: %s", entry.spec.name, entry.error)
-    cluster, _ = Cluster.objects.update_or_create(
-        name=entry.spec.name,
-        defaults={
-            "kubeconfig": entry.spec.kubeconfig,
-            "context": entry.spec.context,
-            "in_cluster": entry.spec.in_cluster,
-            "poll_interval": entry.poll_interval,
-            "enabled": True,
-            "config_error": entry.error,
-        },
-    )
+    error = entry.error
+    defaults: dict[str, object] = {
+        "kubeconfig": entry.spec.kubeconfig,
+        "context": entry.spec.context,
+        "in_cluster": entry.spec.in_cluster,
+        "poll_interval": entry.poll_interval,
+        "enabled": True,
+    }
+    defaults["boundaries_file"] = entry.ownership
+    defaults["boundaries_file_error"] = ""
+    if entry.ownership:
+        # The file wins over admin edits: what is in git is what is declared. A broken file does
+        # not stop polling: the analysis falls back to the default and the pages say why.
+        try:
+            defaults["boundaries"] = Path(entry.ownership).expanduser().read_text()
+        except OSError as exc:
+            defaults["boundaries_file_error"] = f"cannot read {entry.ownership}: {exc}"
+            log.error("cluster %s: ownership boundaries: %s", entry.spec.name, exc)
+    if error:
+        log.error("cluster %s: %s", entry.spec.name, error)
+    defaults["config_error"] = error
+    cluster, _ = Cluster.objects.update_or_create(name=entry.spec.name, defaults=defaults)
     return cluster
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from clusters.models import (
     Cluster,
@@ -21,6 +22,7 @@ from clusters.models import (
     NamespaceRollup,
     ObjectTarget,
 )
+from clusters.ownership_store import namespace_ownership
 from clusters.status.vocabulary import STATUS_ORDER, Status, Sync, worst_sync
 
 
@@ -61,7 +63,15 @@ def rebuild_rollups(cluster: Cluster) -> int:
         rows[namespace].tools.add(objects[obj_id]["tool"])
 
     stale = _stale_reasons_by_kind(cluster)
+    owners = namespace_ownership(cluster)
+    for name in owners:
+        rows.setdefault(name, _Row())  # a namespace only claims reach still gets a row
     wanted = {name: _rollup(cluster, name, row, objects, stale) for name, row in rows.items()}
+    for name, rollup in wanted.items():
+        owner = owners.get(name, {})
+        rollup.declared_owner = owner.get("declared_owner", "")
+        rollup.ownership = owner.get("summary", "")
+        rollup.violation_codes = owner.get("codes", [])
     return _write(cluster, wanted)
 
 
@@ -130,6 +140,9 @@ _COMPARED = (
     "headline",
     "headline_object",
     "stale_reasons",
+    "declared_owner",
+    "ownership",
+    "violation_codes",
 )
 
 
@@ -138,13 +151,15 @@ def _write(cluster: Cluster, wanted: dict[str, NamespaceRollup]) -> int:
     current = {r.namespace: r for r in NamespaceRollup.objects.filter(cluster=cluster)}
     NamespaceRollup.objects.filter(cluster=cluster).exclude(namespace__in=wanted).delete()
     create, update = [], []
+    now = timezone.now()
     for name, rollup in wanted.items():
         existing = current.get(name)
+        rollup.updated_at = now
         if existing is None:
             create.append(rollup)
         elif any(getattr(existing, f) != getattr(rollup, f) for f in _COMPARED):
             rollup.id = existing.id
             update.append(rollup)
     NamespaceRollup.objects.bulk_create(create)
-    NamespaceRollup.objects.bulk_update(update, _COMPARED)
+    NamespaceRollup.objects.bulk_update(update, [*_COMPARED, "updated_at"])
     return len(create) + len(update)

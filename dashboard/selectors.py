@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from clusters.models import Cluster, GitOpsObject, KindState, NamespaceRollup
@@ -113,3 +113,64 @@ def _ago(delta: timedelta) -> str:
     if seconds < 172800:
         return f"{seconds // 3600} h"
     return f"{seconds // 86400} days"
+
+
+def namespace_rollup(cluster: str, namespace: str) -> NamespaceRollup | None:
+    return (
+        NamespaceRollup.objects.select_related("cluster")
+        .filter(cluster__name=cluster, namespace=namespace)
+        .first()
+    )
+
+
+def namespace_objects(cluster: str, namespace: str) -> list[GitOpsObject]:
+    """Objects living in the namespace or deploying into it, worst first (one query).
+
+    Each object gets ``lives_here`` and ``deploys_here`` flags for the page."""
+    objects = list(
+        GitOpsObject.objects.filter(cluster__name=cluster)
+        .filter(Q(namespace=namespace) | Q(targets__namespace=namespace))
+        .select_related("cluster")
+        .defer("raw", "details", "conditions")
+        .distinct()
+        .order_by("status_rank", "kind", "namespace", "name")
+    )
+    for obj in objects:
+        obj.lives_here = obj.namespace == namespace
+        obj.deploys_here = namespace in obj.target_namespaces
+    return objects
+
+
+SEARCH_LIMIT = 200
+
+
+def search_objects(*, text: str = "", **filters: str | None) -> tuple[list[GitOpsObject], int]:
+    """Objects matching the filters and a free text (name, namespace, kind, message, revision),
+    worst first; at most SEARCH_LIMIT rows plus the total count."""
+    objects = objects_filtered(**filters)
+    for word in text.split()[:5]:
+        objects = objects.filter(
+            Q(name__icontains=word)
+            | Q(namespace__icontains=word)
+            | Q(kind__icontains=word)
+            | Q(message__icontains=word)
+            | Q(applied_revision__icontains=word)
+        )
+    rows = list(objects[: SEARCH_LIMIT + 1])
+    total = len(rows) if len(rows) <= SEARCH_LIMIT else objects.count()
+    return rows[:SEARCH_LIMIT], total
+
+
+def filter_choices() -> dict[str, list[str]]:
+    """Values for the search form's selects (three small DISTINCT queries)."""
+    return {
+        "clusters": list(Cluster.objects.order_by("name").values_list("name", flat=True)),
+        "kinds": list(
+            GitOpsObject.objects.order_by("kind").values_list("kind", flat=True).distinct()
+        ),
+        "namespaces": list(
+            NamespaceRollup.objects.order_by("namespace")
+            .values_list("namespace", flat=True)
+            .distinct()
+        ),
+    }

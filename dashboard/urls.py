@@ -3,11 +3,18 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import path
 
-from dashboard import api, views
+from dashboard import api, browse_views, object_views, ownership_views, views
 
 urlpatterns = [
     path("", views.overview, name="overview"),
     path("healthz", views.healthz, name="healthz"),
+    path("o/<cluster>/<kind>/<namespace>/<name>", object_views.object_page, name="object"),
+    path("n/<str:cluster>/<str:namespace>", browse_views.namespace_page, name="namespace"),
+    path("search", browse_views.search, name="search"),
+    path("ownership", ownership_views.ownership_page, name="ownership"),
+    path("scorecard", ownership_views.scorecard_page, name="scorecard"),
+    path("api/v1/violations", ownership_views.violations_api, name="api-violations"),
+    path("api/v1/scorecard", ownership_views.scorecard_api, name="api-scorecard"),
     path("api/v1/clusters", api.clusters, name="api-clusters"),
     path("api/v1/namespaces", api.namespaces, name="api-namespaces"),
     path("api/v1/objects", api.objects, name="api-objects"),

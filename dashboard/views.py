@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET
 from django_htmx.middleware import HtmxDetails
 
 from dashboard import selectors
+from dashboard.changes import overview_token
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -18,6 +19,9 @@ class HtmxHttpRequest(HttpRequest):
 @require_GET
 def overview(request: HtmxHttpRequest) -> HttpResponse:
     cluster = request.GET.get("cluster") or None
+    token = overview_token(cluster)
+    if request.htmx and request.GET.get("since") == token:
+        return HttpResponse(status=204)  # htmx leaves the page as it is
     rows = list(selectors.namespace_rows(cluster))
     context = {
         "clusters": selectors.clusters_with_health(),
@@ -26,6 +30,7 @@ def overview(request: HtmxHttpRequest) -> HttpResponse:
         "attention": [row for row in rows if row.headline],
         "selected_cluster": cluster,
         "refresh_seconds": settings.TIDEWATCH_REFRESH_SECONDS,
+        "token": token,
     }
     template = "dashboard/overview.html"
     if request.htmx:

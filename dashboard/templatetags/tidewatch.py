@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django import template
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
@@ -81,3 +82,42 @@ def ago(value: datetime | None) -> str:
     if seconds < 172800:
         return f"{seconds // 3600} h ago"
     return f"{seconds // 86400} days ago"
+
+
+@register.simple_tag
+def object_link(cluster: str, key: str) -> str:
+    """A link to an object page from an ownership key ``Kind/namespace/name``."""
+    kind, _, rest = key.partition("/")
+    namespace, _, name = rest.partition("/")
+    if not (kind and namespace and name):
+        return format_html("<span>{}</span>", key)
+    url = reverse("object", args=[cluster, kind, namespace, name])
+    return format_html(
+        '<a href="{}"><span class="kind">{}</span> {}/{}</a>', url, kind, namespace, name
+    )
+
+
+SEVERITY_TONE = {"critical": "bad", "high": "bad", "medium": "warn", "low": "muted"}
+SCORE_STYLE = {
+    "pass": ("✓", "ok", "pass"),
+    "fail": ("✕", "bad", "fail"),
+    "unknown": ("?", "warn", "cannot tell"),
+}
+
+
+@register.simple_tag
+def severity_badge(severity: str) -> str:
+    return format_html(
+        '<span class="badge badge--{}">{}</span>', SEVERITY_TONE.get(severity, "muted"), severity
+    )
+
+
+@register.simple_tag
+def score_badge(state: str) -> str:
+    icon, tone, label = SCORE_STYLE.get(state, ("?", "warn", state))
+    return format_html(
+        '<span class="badge badge--{}"><span aria-hidden="true">{}</span>&nbsp;{}</span>',
+        tone,
+        icon,
+        label,
+    )

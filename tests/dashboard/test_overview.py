@@ -38,8 +38,9 @@ def test_an_htmx_refresh_gets_only_the_partial(client, polled):
 def test_overview_query_count_does_not_grow_with_objects(
     client, polled, django_assert_max_num_queries
 ):
-    # sessions/auth are skipped for anonymous reads: clusters, kind states, rollup rows
-    with django_assert_max_num_queries(4):
+    # anonymous read: 3 for the change token (rollups aggregate, failing kinds, clusters),
+    # then clusters + kind states (prefetch) and the rollup rows with their cluster.
+    with django_assert_max_num_queries(6):
         client.get("/")
 
 
@@ -98,3 +99,35 @@ def test_query_count_does_not_grow_with_the_number_of_objects(
 
     with django_assert_num_queries(len(small.captured_queries)):
         assert client.get(url).status_code == 200
+
+
+def test_an_idle_refresh_answers_204_without_rendering(
+    client, polled, django_assert_max_num_queries
+):
+    first = client.get("/", headers={"HX-Request": "true"}).content.decode()
+    token = first.split("?since=", 1)[1].split('"', 1)[0].split("&", 1)[0]
+
+    with django_assert_max_num_queries(3):
+        unchanged = client.get(f"/?since={token}", headers={"HX-Request": "true"})
+
+    assert unchanged.status_code == 204 and unchanged.content == b""
+
+
+def test_a_refresh_after_a_change_renders_with_a_new_token(client, polled, demo):
+    first = client.get("/", headers={"HX-Request": "true"}).content.decode()
+    token = first.split("?since=", 1)[1].split('"', 1)[0].split("&", 1)[0]
+    demo.patch(
+        "argoproj.io",
+        "applications",
+        "argocd",
+        "sandbox-experiments",
+        {"status": {"health": {"status": "Degraded", "message": "CrashLoopBackOff"}}},
+    )
+    poll_cluster(polled)
+
+    changed = client.get(f"/?since={token}", headers={"HX-Request": "true"})
+
+    assert changed.status_code == 200
+    html = changed.content.decode()
+    assert f"?since={token}" not in html
+    assert 'data-namespace="sandbox" data-status="Degraded"' in html

@@ -1,0 +1,257 @@
+"""ADR-003's success criteria, evaluated from an OwnershipReport and what was listed.
+
+Every row is "pass", "fail" or "unknown"; "unknown" always says what was missing, so a cluster
+Tidewatch cannot see into never scores as compliant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from clusters.ownership.analysis import NamespaceOwnership, OwnershipReport
+from clusters.ownership.boundaries import ARGOCD, FLUX, TOOL_NAMES, TOOLS
+from clusters.ownership.inputs import Monitor, Workload
+from clusters.ownership.violations import CONTESTED, CROSS_BOUNDARY
+
+PASS, FAIL, UNKNOWN = "pass", "fail", "unknown"
+
+FLUX_CONTROLLERS = (
+    "source-controller",
+    "kustomize-controller",
+    "helm-controller",
+    "notification-controller",
+)
+ARGOCD_CONTROLLERS = ("argocd-server", "argocd-repo-server", "argocd-application-controller")
+CONTROLLERS = {FLUX: FLUX_CONTROLLERS, ARGOCD: ARGOCD_CONTROLLERS}
+CONTROLLER_KINDS = ("Deployment", "StatefulSet")
+DEGRADED = "Degraded"
+
+
+@dataclass
+class ScoreRow:
+    id: str
+    title: str
+    state: str  # pass | fail | unknown
+    evidence: str  # one sentence
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Scorecard:
+    rows: list[ScoreRow]
+
+    @property
+    def passed(self) -> int:
+        return sum(1 for r in self.rows if r.state == PASS)
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for r in self.rows if r.state == FAIL)
+
+    @property
+    def unknown(self) -> int:
+        return sum(1 for r in self.rows if r.state == UNKNOWN)
+
+    def row(self, row_id: str) -> ScoreRow | None:
+        return next((r for r in self.rows if r.id == row_id), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rows": [r.to_dict() for r in self.rows],
+            "passed": self.passed,
+            "failed": self.failed,
+            "unknown": self.unknown,
+            "total": len(self.rows),
+        }
+
+
+def build_scorecard(
+    report: OwnershipReport,
+    workloads: Iterable[Workload] | None,
+    monitors: Iterable[Monitor] = (),
+    monitoring_installed: bool | None = None,
+) -> Scorecard:
+    """``workloads`` None: not collected. ``monitoring_installed``: whether the
+    monitoring.coreos.com ServiceMonitor/PodMonitor kinds are served (None: not checked)."""
+    listed = None if workloads is None else list(workloads)
+    return Scorecard(
+        rows=[
+            _controllers_row(report, FLUX, listed),
+            _controllers_row(report, ARGOCD, listed),
+            _conflicts_row(report),
+            _reconciled_row(report, FLUX),
+            _reconciled_row(report, ARGOCD),
+            _monitoring_row(report, listed, list(monitors), monitoring_installed),
+        ]
+    )
+
+
+def find_controllers(
+    report: OwnershipReport, tool: str, workloads: list[Workload]
+) -> dict[str, Workload | None]:
+    """Each expected controller of ``tool`` in its install namespace (None when absent)."""
+    namespace = report.boundaries.install_namespace(tool)
+    by_name = {
+        w.name: w for w in workloads if w.namespace == namespace and w.kind in CONTROLLER_KINDS
+    }
+    return {name: by_name.get(name) for name in CONTROLLERS[tool]}
+
+
+# -- rows ---------------------------------------------------------------------------------------
+
+
+def _controllers_row(
+    report: OwnershipReport, tool: str, workloads: list[Workload] | None
+) -> ScoreRow:
+    name = TOOL_NAMES[tool]
+    namespace = report.boundaries.install_namespace(tool)
+    row_id, title = f"{tool}-controllers", f"{name} controllers running and healthy"
+    if workloads is None:
+        return ScoreRow(row_id, title, UNKNOWN, "Deployments and StatefulSets were not collected.")
+    found = find_controllers(report, tool, workloads)
+    missing = [n for n, w in found.items() if w is None]
+    unready = [
+        f"{n} ({w.ready}/{w.desired} ready)" for n, w in found.items() if w and not w.is_ready
+    ]
+    if not missing and not unready:
+        return ScoreRow(
+            row_id, title, PASS, f"All {len(found)} {name} controllers in {namespace} are ready."
+        )
+    problems = []
+    if missing:
+        problems.append(f"missing from {namespace}: {', '.join(missing)}")
+    if unready:
+        problems.append(f"not ready: {', '.join(unready)}")
+    return ScoreRow(row_id, title, FAIL, f"{name} controllers {'; '.join(problems)}.")
+
+
+def _conflicts_row(report: OwnershipReport) -> ScoreRow:
+    title = "No ownership conflicts"
+    contested = report.by_code(CONTESTED)
+    crossing = report.by_code(CROSS_BOUNDARY)
+    if not contested and not crossing:
+        return ScoreRow(
+            "no-conflicts",
+            title,
+            PASS,
+            "No resource is claimed by both tools and neither deploys across the boundary.",
+        )
+    parts = []
+    if contested:
+        parts.append(f"{len(contested)} resource{_s(contested)} claimed by both tools")
+    if crossing:
+        where = ", ".join(sorted({v.namespace for v in crossing}))
+        parts.append(f"{len(crossing)} cross-boundary deployment{_s(crossing)} ({where})")
+    return ScoreRow("no-conflicts", title, FAIL, f"Found {' and '.join(parts)}.")
+
+
+def _reconciled_row(report: OwnershipReport, tool: str) -> ScoreRow:
+    name = TOOL_NAMES[tool]
+    kind = "Platform" if tool == FLUX else "Application"
+    row_id = f"{kind.lower()}-namespaces"
+    title = f"{kind} namespaces reconciled by {name}"
+    declared = [
+        n for n in report.namespaces if n.declared_owner == tool and (n.deployers or n.residents)
+    ]
+    if not declared:
+        return ScoreRow(
+            row_id, title, UNKNOWN, f"No namespace declared for {name} has GitOps objects yet."
+        )
+    problems, failing = [], set()
+    for ns in declared:
+        intruders = [t for t in ns.deployed_by if t != tool]
+        if intruders:
+            problems.append(f"{ns.namespace} is also deployed by {_tools(intruders)}")
+            failing.add(ns.namespace)
+        degraded = _degraded(ns, tool)
+        if degraded:
+            problems.append(f"{ns.namespace} has Degraded {', '.join(degraded)}")
+            failing.add(ns.namespace)
+    if not problems:
+        return ScoreRow(
+            row_id,
+            title,
+            PASS,
+            f"All {len(declared)} {kind.lower()} namespaces with objects are deployed by {name} "
+            f"only and none of {name}'s objects there is Degraded.",
+        )
+    return ScoreRow(
+        row_id,
+        title,
+        FAIL,
+        f"{len(failing)} of {len(declared)} {kind.lower()} namespaces fall short: "
+        f"{'; '.join(problems)}.",
+    )
+
+
+def _monitoring_row(
+    report: OwnershipReport,
+    workloads: list[Workload] | None,
+    monitors: list[Monitor],
+    installed: bool | None,
+) -> ScoreRow:
+    row_id, title = "prometheus-monitoring", "Both tools monitored by Prometheus"
+    if installed is None:
+        return ScoreRow(
+            row_id, title, UNKNOWN, "Tidewatch did not check for the monitoring.coreos.com CRDs."
+        )
+    if not installed:
+        return ScoreRow(
+            row_id,
+            title,
+            UNKNOWN,
+            "The monitoring.coreos.com CRDs (ServiceMonitor, PodMonitor) are not installed, so "
+            "there is no Prometheus Operator monitor to check.",
+        )
+    if workloads is None:
+        return ScoreRow(row_id, title, UNKNOWN, "Deployments and StatefulSets were not collected.")
+    uncovered, absent = [], []
+    for tool in TOOLS:
+        present = [w for w in find_controllers(report, tool, workloads).values() if w]
+        if not present:
+            absent.append(TOOL_NAMES[tool])
+        for workload in present:
+            if not any(m.selects(workload) for m in monitors):
+                uncovered.append(workload.name)
+    if absent:
+        return ScoreRow(
+            row_id,
+            title,
+            UNKNOWN,
+            f"No {' or '.join(absent)} controllers were found to check monitors against.",
+        )
+    if uncovered:
+        return ScoreRow(
+            row_id,
+            title,
+            FAIL,
+            f"No ServiceMonitor or PodMonitor selects {', '.join(uncovered)}.",
+        )
+    return ScoreRow(
+        row_id,
+        title,
+        PASS,
+        "Every Flux and Argo CD controller is selected by a ServiceMonitor or PodMonitor.",
+    )
+
+
+def _degraded(ns: NamespaceOwnership, tool: str) -> list[str]:
+    """The tool's Degraded objects deploying into or living in the namespace."""
+    found = {
+        o.key: o.display
+        for o in [*ns.deployers, *ns.residents]
+        if o.tool == tool and o.status == DEGRADED
+    }
+    return [found[k] for k in sorted(found)]
+
+
+def _tools(tools: list[str]) -> str:
+    return " and ".join(TOOL_NAMES[t] for t in tools)
+
+
+def _s(items: list[Any]) -> str:
+    return "" if len(items) == 1 else "s"

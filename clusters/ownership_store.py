@@ -1,0 +1,224 @@
+"""Run the ownership analysis (clusters.ownership, pure) over what the store holds for a
+cluster, and persist the report, the violations and the ADR scorecard.
+
+Runs once per poll, after the store is written, so pages only read the result.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from clusters import ownership as own
+from clusters.models import (
+    Cluster,
+    GitOpsObject,
+    KindState,
+    ManagedResource,
+    Monitor,
+    Namespace,
+    OwnershipReport,
+    Violation,
+    Workload,
+)
+from clusters.ownership.inputs import shared_resource_warnings
+
+log = logging.getLogger(__name__)
+SEVERITY_RANK = {name: rank for rank, name in enumerate(Violation.SEVERITIES)}
+
+
+def cluster_boundaries(cluster: Cluster) -> tuple[own.Boundaries, str]:
+    """The cluster's declared boundaries, or the ADR-003 default with the reason it was used."""
+    if cluster.boundaries_file_error:
+        return own.default_boundaries(), (
+            f"{cluster.boundaries_file_error}; using the ADR-003 default boundaries"
+        )
+    if not cluster.boundaries.strip():
+        return own.default_boundaries(), ""
+    try:
+        return own.load_boundaries(cluster.boundaries, cluster.boundaries_file or "admin"), ""
+    except own.BoundaryError as exc:
+        return own.default_boundaries(), f"{exc}; using the ADR-003 default boundaries"
+
+
+def refresh_ownership(cluster: Cluster) -> OwnershipReport:
+    boundaries, error = cluster_boundaries(cluster)
+    objects, keys = _objects(cluster)
+    report = own.analyse(
+        objects,
+        _claims(cluster, keys),
+        boundaries=boundaries,
+        workloads=_workloads(cluster),
+        namespaces=Namespace.objects.filter(cluster=cluster).values_list("name", flat=True),
+        warnings=shared_resource_warnings(o for o in objects if o.conditions),
+    )
+    scorecard = own.build_scorecard(
+        report,
+        _workloads(cluster),
+        _monitors(cluster),
+        monitoring_installed=_monitoring_installed(cluster),
+    )
+    return _save(cluster, report, scorecard, error)
+
+
+def _objects(cluster: Cluster) -> tuple[list[own.GitOpsObject], dict[int, str]]:
+    rows = GitOpsObject.objects.filter(cluster=cluster).values(
+        "id",
+        "tool",
+        "group",
+        "kind",
+        "namespace",
+        "name",
+        "status",
+        "sync",
+        "target_namespaces",
+        "dependencies",
+    )
+    # Conditions only matter for Argo CD's SharedResourceWarning: don't load them for the rest.
+    conditions = dict(
+        GitOpsObject.objects.filter(cluster=cluster, tool="argocd", kind="Application").values_list(
+            "id", "conditions"
+        )
+    )
+    objects, keys = [], {}
+    for row in rows:
+        warnings = [
+            c for c in conditions.get(row["id"], []) if c.get("type") == "SharedResourceWarning"
+        ]
+        obj = own.GitOpsObject(
+            tool=row["tool"],
+            group=row["group"],
+            kind=row["kind"],
+            namespace=row["namespace"],
+            name=row["name"],
+            status=row["status"],
+            sync=row["sync"],
+            target_namespaces=row["target_namespaces"],
+            dependencies=row["dependencies"],
+            conditions=warnings,
+            id=row["id"],
+        )
+        objects.append(obj)
+        keys[row["id"]] = obj.key
+    return objects, keys
+
+
+def _claims(cluster: Cluster, keys: dict[int, str]) -> list[own.Claim]:
+    return [
+        own.Claim(keys[obj_id], group, kind, namespace, name, sync or None, health or None)
+        for obj_id, group, kind, namespace, name, sync, health in ManagedResource.objects.filter(
+            cluster=cluster
+        ).values_list("obj_id", "group", "kind", "namespace", "name", "sync", "health")
+    ]
+
+
+def _workloads(cluster: Cluster) -> list[own.Workload] | None:
+    if not KindState.objects.filter(
+        cluster=cluster, group="apps", kind="Deployment", last_success_at__isnull=False
+    ).exists():
+        return None  # never listed: the analysis says "cannot tell", not "missing"
+    return [
+        own.Workload(w.kind, w.namespace, w.name, w.labels, w.annotations, w.ready, w.desired)
+        for w in Workload.objects.filter(cluster=cluster)
+    ]
+
+
+def _monitors(cluster: Cluster) -> list[own.Monitor]:
+    return [
+        own.Monitor(
+            m.kind,
+            m.namespace,
+            m.name,
+            m.namespace_selector,
+            m.selector.get("matchLabels") or {},
+            m.selector.get("matchExpressions") or [],
+        )
+        for m in Monitor.objects.filter(cluster=cluster)
+    ]
+
+
+def _monitoring_installed(cluster: Cluster) -> bool | None:
+    states = set(
+        KindState.objects.filter(cluster=cluster, group="monitoring.coreos.com").values_list(
+            "state", flat=True
+        )
+    )
+    if KindState.OK in states:
+        return True
+    if states == {KindState.NOT_INSTALLED}:
+        return False
+    return None
+
+
+def _contested(report: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Keep the resources a human must look at (claimed twice, or in a violation) and the
+    claim chains they need: the full report of a big cluster is megabytes of the obvious."""
+    resources = [r for r in report["resources"] if len(r["claimed_by"]) > 1 or r.get("violations")]
+    wanted = {c["key"] for r in resources for c in r["claimed_by"]}
+    chains = {k: v for k, v in report["chains"].items() if k in wanted}
+    return resources, chains
+
+
+@transaction.atomic
+def _save(
+    cluster: Cluster, report: own.OwnershipReport, scorecard: own.Scorecard, error: str
+) -> OwnershipReport:
+    now = timezone.now()
+    data = report.to_dict()
+    resources, chains = _contested(data)
+    stored, _ = OwnershipReport.objects.update_or_create(
+        cluster=cluster,
+        defaults={
+            "computed_at": now,
+            "boundaries": data["boundaries"],
+            "boundaries_error": error,
+            "namespaces": data["namespaces"],
+            "resources": resources,
+            "chains": chains,
+            "scorecard": scorecard.to_dict(),
+        },
+    )
+    existing = {v.vid: v for v in Violation.objects.filter(cluster=cluster)}
+    seen = set()
+    for item in data["violations"]:
+        seen.add(item["id"])
+        values = {
+            "code": item["code"],
+            "severity": item["severity"],
+            "severity_rank": SEVERITY_RANK.get(item["severity"], len(SEVERITY_RANK)),
+            "title": item["title"][:300],
+            "explanation": item["explanation"],
+            "namespace": item["namespace"] or "",
+            "resource": (item["resource"] or {}).get("key", "")[:600],
+            "tool": item["tool"] or "",
+            "evidence": item["evidence"],
+            "object_keys": item["objects"],
+            "last_seen_at": now,
+        }
+        row = existing.get(item["id"])
+        if row is None:
+            Violation.objects.create(
+                cluster=cluster, vid=item["id"][:600], first_seen_at=now, **values
+            )
+            log.warning("cluster %s: new ownership violation %s", cluster.name, item["explanation"])
+        else:
+            Violation.objects.filter(pk=row.pk).update(**values)
+    Violation.objects.filter(cluster=cluster).exclude(vid__in=seen).delete()
+    return stored
+
+
+def namespace_ownership(cluster: Cluster) -> dict[str, dict[str, Any]]:
+    """namespace → {declared_owner, summary, codes} from the stored report (for roll-ups)."""
+    report = OwnershipReport.objects.filter(cluster=cluster).values_list("namespaces", flat=True)
+    result: dict[str, dict[str, Any]] = defaultdict(dict)
+    for item in report.first() or []:
+        result[item["namespace"]] = {
+            "declared_owner": item.get("declared_owner") or "",
+            "summary": item.get("summary") or "",
+            "codes": sorted({v["code"] for v in item.get("violations") or []}),
+        }
+    return result

@@ -1,0 +1,61 @@
+"""Namespace page and search: thin views over dashboard.selectors."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from clusters.status.vocabulary import STATUS_ORDER, Sync
+from dashboard import selectors
+from dashboard.views import HtmxHttpRequest
+
+TOOLS = (("flux", "Flux CD"), ("argocd", "Argo CD"))
+FILTERS = ("cluster", "tool", "kind", "namespace", "status", "sync")
+
+
+@require_GET
+def namespace_page(request: HtmxHttpRequest, cluster: str, namespace: str) -> HttpResponse:
+    rollup = selectors.namespace_rollup(cluster, namespace)
+    if rollup is None:
+        raise Http404(f"No namespace {namespace} stored for cluster {cluster}")
+    objects = selectors.namespace_objects(cluster, namespace)
+    groups = [
+        {"tool": tool, "label": label, "objects": [o for o in objects if o.tool == tool]}
+        for tool, label in TOOLS
+    ]
+    context = {
+        "rollup": rollup,
+        "health": selectors.clusters_with_health(cluster)[0],
+        "groups": [g for g in groups if g["objects"]],
+        "refresh_seconds": settings.TIDEWATCH_REFRESH_SECONDS,
+    }
+    template = "dashboard/namespace.html"
+    if request.htmx:
+        template += "#namespace-body"
+    return render(request, template, context)
+
+
+@require_GET
+def search(request: HtmxHttpRequest) -> HttpResponse:
+    filters = {name: request.GET.get(name) or None for name in FILTERS}
+    text = request.GET.get("q", "").strip()[:200]
+    objects, total = selectors.search_objects(text=text, **filters)
+    context = {
+        "objects": objects,
+        "total": total,
+        "limit": selectors.SEARCH_LIMIT,
+        "q": text,
+        "filters": filters,
+        "choices": {
+            **selectors.filter_choices(),
+            "tools": TOOLS,
+            "statuses": [s.value for s in STATUS_ORDER],
+            "syncs": [s.value for s in Sync],
+        },
+    }
+    template = "dashboard/search.html"
+    if request.htmx:
+        template += "#results"
+    return render(request, template, context)

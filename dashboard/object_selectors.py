@@ -1,0 +1,1002 @@
+"""Every read of the object page (``/o/<cluster>/<kind>/<namespace>/<name>``), from the store only.
+
+The number of queries is fixed, whatever the object's size:
+
+1. the object and its cluster;
+2. the cluster's kind states (is this kind, or the whole cluster, stale?);
+3. a summary of the managed resources (how many, how many out of sync or unhealthy);
+4. the first ``MANAGED_LIMIT`` managed resources, the ones needing attention first;
+5. the object's Events, newest first, with their total (a window count);
+6. every related object at once: the targets of the object's own edges (one OR'ed ``Q`` per
+   kind and namespace, names in an ``IN``) together with every object whose ``Dependency``
+   edge points here (a ``FilteredRelation`` join);
+7. the newest ``TIMELINE_LIMIT`` transitions, with their total (a window count);
+8. the status and presence transitions of the longest history window, plus the newest one
+   before it (a scalar subquery) that says how the window opens.
+
+Everything that comes from the cluster stays plain text here; the template escapes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import yaml
+from django.db.models import (
+    Case,
+    Count,
+    FilteredRelation,
+    IntegerField,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+    Window,
+)
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from clusters.models import (
+    Cluster,
+    Event,
+    GitOpsObject,
+    ManagedResource,
+    StatusTransition,
+)
+from clusters.status.flux import ARTIFACT_KINDS
+from clusters.status.vocabulary import Status, Sync
+from dashboard import history
+from dashboard.selectors import ClusterHealth, cluster_health
+from dashboard.templatetags.tidewatch import STATUS_STYLE, SYNC_STYLE
+
+MANAGED_LIMIT = 200
+EVENT_LIMIT = 50
+TIMELINE_LIMIT = 100
+RELATED_LIMIT = 500
+STRIP_LIMIT = 20_000
+# Display limits: longer text is cut with the full text in a <details>.
+MESSAGE_LIMIT = 2_000
+CELL_LIMIT = 400
+RAW_YAML_LIMIT = 400_000
+
+UNHEALTHY = (Status.DEGRADED.value, Status.MISSING.value, Status.UNKNOWN.value)
+FINE_SYNC = (Sync.SYNCED.value, Sync.NOT_APPLICABLE.value)
+
+
+# -- small view models ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Badge:
+    """Icon + text + tone (a ``badge--<tone>`` class of the one palette)."""
+
+    icon: str
+    tone: str
+    text: str
+
+
+def status_like_badge(text: str, status: str) -> Badge:
+    """A badge that reads ``text`` but looks like the palette's ``status``."""
+    icon, tone = STATUS_STYLE.get(status, ("–", "muted"))
+    return Badge(icon, tone, text)
+
+
+def sync_like_badge(text: str, sync: str) -> Badge:
+    icon, tone = SYNC_STYLE.get(sync, ("–", "muted"))
+    return Badge(icon, tone, text)
+
+
+MUTED = ("–", "muted")
+
+
+@dataclass
+class StaleNotice:
+    scope: str  # "cluster" or "kind"
+    reason: str
+    message: str
+    since: datetime | None  # the last good poll/list: what is shown dates from then
+
+
+@dataclass
+class ConditionRow:
+    type: str
+    status: str
+    reason: str
+    message: str
+    last_transition: datetime | None
+    badge: Badge
+    deciding: bool  # the condition whose reason the headline gives
+
+
+@dataclass
+class Related:
+    """An object on the dependency chain, stored or only named."""
+
+    kind: str
+    namespace: str
+    name: str
+    group: str = ""
+    relations: list[str] = field(default_factory=list)
+    stored: bool = False
+    status: str = ""
+    sync: str = ""
+    tool: str = ""
+    is_self: bool = False
+
+    @property
+    def relation_text(self) -> str:
+        return ", ".join(self.relations)
+
+
+@dataclass
+class SourceRow:
+    """One source of an Argo CD Application (each of a multi-source app), or a Flux source."""
+
+    facts: list[tuple[str, str]]
+    revision: str = ""  # what Argo CD synced from this source, when known
+
+
+@dataclass
+class ReleaseRow:
+    version: Any
+    chart: str
+    app_version: str
+    action: str
+    badge: Badge
+    deployed: datetime | None
+    first_deployed: datetime | None
+    digest: str
+    config_digest: str
+    test_hooks: dict[str, str]
+
+
+@dataclass
+class HelmView:
+    counters: list[tuple[str, int]]
+    facts: list[tuple[str, str]]
+    releases: list[ReleaseRow]
+    helm_chart: Related | None
+
+
+@dataclass
+class ResultRow:
+    kind: str
+    namespace: str
+    name: str
+    group: str
+    badge: Badge
+    message: str
+    hook_phase: str
+    sync_phase: str
+    hook_type: str
+
+
+@dataclass
+class OperationView:
+    badge: Badge
+    message: str
+    started: datetime | None
+    finished: datetime | None
+    initiated_by: str
+    retry_count: int | None
+    revisions: list[str]
+    results: list[ResultRow]
+
+
+@dataclass
+class ProgressRow:
+    application: Related
+    badge: Badge
+    step: str
+    message: str
+    target_revisions: list[str]
+    last_transition: datetime | None
+
+
+@dataclass
+class ReconcileRow:
+    revision: str
+    badge: Badge
+    total: Any
+    first: datetime | None
+    last: datetime | None
+    duration: str
+    digest: str
+
+
+@dataclass
+class TimelineChange:
+    field: str
+    from_value: str
+    to_value: str
+
+
+@dataclass
+class TimelineEntry:
+    at: datetime
+    changes: list[TimelineChange]
+    message: str
+    key: str
+
+
+@dataclass
+class ManagedSummary:
+    total: int = 0
+    out_of_sync: int = 0
+    unhealthy: int = 0
+    sync_reported: int = 0
+    health_reported: int = 0
+
+    @property
+    def hidden(self) -> int:
+        return max(0, self.total - MANAGED_LIMIT)
+
+
+@dataclass
+class ObjectPage:
+    obj: GitOpsObject
+    cluster: Cluster
+    health: ClusterHealth
+    stale: list[StaleNotice]
+    conditions: list[ConditionRow]
+    sources: list[SourceRow]
+    source_ref: Related | None
+    helm: HelmView | None
+    operation: OperationView | None
+    app_facts: list[tuple[str, str]]
+    progress: list[ProgressRow]
+    reconciles: list[ReconcileRow]
+    other_facts: list[tuple[str, str]]
+    managed: list[ManagedResource]
+    managed_summary: ManagedSummary
+    events: list[Event]
+    events_total: int
+    upstream: list[Related]
+    downstream: list[Related]
+    timeline: list[TimelineEntry]
+    transitions_total: int
+    transitions_shown: int
+    strips: list[history.Strip]
+    raw_yaml: str
+    raw_truncated: bool
+    now: datetime
+
+    # -- what the header says ------------------------------------------------------------------
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.obj.status != Status.HEALTHY or self.obj.sync not in FINE_SYNC
+
+    @property
+    def attention_state(self) -> str:
+        """What the headline calls it, as the overview does: the status when it is not
+        Healthy, else the sync ("OutOfSync", "sync Unknown")."""
+        obj = self.obj
+        if obj.status != Status.HEALTHY:
+            return obj.status
+        return obj.sync if obj.sync == Sync.OUT_OF_SYNC else f"sync {obj.sync or 'Unknown'}"
+
+    @property
+    def attention_tone(self) -> str:
+        if self.obj.status != Status.HEALTHY:
+            return STATUS_STYLE.get(self.obj.status, ("", "warn"))[1]
+        return "warn"
+
+    @property
+    def applied_differs(self) -> bool:
+        obj = self.obj
+        return bool(obj.attempted_revision) and obj.applied_revision != obj.attempted_revision
+
+    @property
+    def related_count(self) -> int:
+        return len(self.upstream) + len(self.downstream)
+
+    @property
+    def produces_artifact(self) -> bool:
+        return self.obj.kind in ARTIFACT_KINDS
+
+    @property
+    def events_hidden(self) -> int:
+        return max(0, self.events_total - len(self.events))
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for event in self.events if event.type == "Warning")
+
+
+# -- the page ------------------------------------------------------------------------------------
+
+
+def object_page(cluster: str, kind: str, namespace: str, name: str) -> ObjectPage | None:
+    obj = find_object(cluster, kind, namespace, name)
+    if obj is None:
+        return None
+    now = timezone.now()
+    the_cluster = obj.cluster
+    health = cluster_health(the_cluster, now)  # uses the prefetched kind states
+    related = RelatedObjects.read(obj)
+    summary, managed = managed_resources(obj)
+    events, events_total = object_events(obj)
+    timeline, shown, total = transition_timeline(obj)
+    raw_yaml, raw_truncated = raw_as_yaml(obj.raw)
+    return ObjectPage(
+        obj=obj,
+        cluster=the_cluster,
+        health=health,
+        stale=stale_notices(obj, health),
+        conditions=condition_rows(obj),
+        sources=source_rows(obj),
+        source_ref=related.source_ref(obj),
+        helm=helm_view(obj, related),
+        operation=operation_view(obj),
+        app_facts=application_facts(obj),
+        progress=progress_rows(obj, related),
+        reconciles=reconcile_rows(obj),
+        other_facts=other_facts(obj),
+        managed=managed,
+        managed_summary=summary,
+        events=events,
+        events_total=events_total,
+        upstream=related.upstream,
+        downstream=related.downstream,
+        timeline=timeline,
+        transitions_total=total,
+        transitions_shown=shown,
+        strips=history.build_strips(strip_changes(obj, now), now),
+        raw_yaml=raw_yaml,
+        raw_truncated=raw_truncated,
+        now=now,
+    )
+
+
+def find_object(cluster: str, kind: str, namespace: str, name: str) -> GitOpsObject | None:
+    """Queries 1 and 2. ``kind`` is matched case-insensitively, as the JSON API does."""
+    return (
+        GitOpsObject.objects.select_related("cluster")
+        .prefetch_related("cluster__kind_states")
+        .filter(cluster__name=cluster, kind__iexact=kind, namespace=namespace, name=name)
+        .order_by("group")
+        .first()
+    )
+
+
+@dataclass
+class Missing:
+    """What the 404 page can say about an object that is not stored."""
+
+    cluster_exists: bool
+    cluster_name: str
+    kind: str
+    namespace: str
+    name: str
+    last_seen: StatusTransition | None  # its removal, when Tidewatch saw it go
+
+
+def missing_object(cluster: str, kind: str, namespace: str, name: str) -> Missing:
+    """Two queries, on the 404 path only."""
+    exists = Cluster.objects.filter(name=cluster).exists()
+    last = (
+        StatusTransition.objects.filter(
+            cluster__name=cluster,
+            kind__iexact=kind,
+            namespace=namespace,
+            name=name,
+            field=StatusTransition.PRESENCE,
+        )
+        .order_by("-at", "-id")
+        .first()
+    )
+    return Missing(exists, cluster, kind, namespace, name, last)
+
+
+# -- stale ---------------------------------------------------------------------------------------
+
+
+def stale_notices(obj: GitOpsObject, health: ClusterHealth) -> list[StaleNotice]:
+    """The cluster (unreachable, not polled lately) and this kind (its list failed)."""
+    notices = []
+    if health.stale:
+        reason, _, message = health.stale_reason.partition(": ")
+        notices.append(
+            StaleNotice("cluster", reason, message or reason, health.cluster.last_success_at)
+        )
+    for state in health.failing_kinds:
+        if state.group == obj.group and state.kind == obj.kind:
+            notices.append(
+                StaleNotice("kind", state.reason or "Error", state.error, state.last_success_at)
+            )
+    return notices
+
+
+# -- conditions ----------------------------------------------------------------------------------
+
+# Condition types where True is the abnormal state (the rest, Ready first, are good when True).
+ABNORMAL_WHEN_TRUE = {
+    "Stalled": "Degraded",
+    "Reconciling": "Progressing",
+    "RolloutProgressing": "Progressing",
+    "ErrorOccurred": "Degraded",
+    "Remediated": "Unknown",  # a remediation ran: something failed before it
+}
+
+
+def condition_badge(ctype: str, status: str) -> Badge:
+    abnormal = ABNORMAL_WHEN_TRUE.get(ctype)
+    if abnormal is None and ctype.endswith("Error"):
+        abnormal = "Degraded"
+    elif abnormal is None and ctype.endswith("Warning"):
+        abnormal = "Unknown"
+    if abnormal is not None:
+        if status == "True":
+            return status_like_badge(status, abnormal)
+        if status == "False":
+            return Badge(*MUTED, status)
+        return status_like_badge(status or "Unknown", "Unknown")
+    looks = {"True": "Healthy", "False": "Degraded"}.get(status, "Progressing")
+    return status_like_badge(status or "Unknown", looks)
+
+
+def condition_rows(obj: GitOpsObject) -> list[ConditionRow]:
+    rows = []
+    for item in obj.conditions if isinstance(obj.conditions, list) else []:
+        if not isinstance(item, dict):
+            continue
+        ctype, status = str(item.get("type", "")), str(item.get("status", ""))
+        reason = str(item.get("reason") or "")
+        rows.append(
+            ConditionRow(
+                type=ctype,
+                status=status,
+                reason=reason,
+                message=str(item.get("message") or ""),
+                last_transition=_time(item.get("last_transition_time")),
+                badge=condition_badge(ctype, status),
+                deciding=bool(obj.reason) and obj.reason in (reason, ctype),
+            )
+        )
+    return rows
+
+
+# -- revisions and sources -----------------------------------------------------------------------
+
+SOURCE_LABELS = {
+    "repoURL": "Repository",
+    "url": "URL",
+    "path": "Path",
+    "chart": "Chart",
+    "version": "Version",
+    "targetRevision": "Target revision",
+    "ref": "Ref",
+    "type": "Type",
+    "bucketName": "Bucket",
+    "image": "Image",
+    "hydrator": "Source hydrator",
+}
+
+
+def source_rows(obj: GitOpsObject) -> list[SourceRow]:
+    source = obj.source if isinstance(obj.source, dict) else {}
+    if not source:
+        return []
+    if obj.tool == "argocd":
+        sources = source.get("sources")
+        items = sources if isinstance(sources, list) and sources else [source]
+        revisions = [str(r) for r in obj.revisions] if isinstance(obj.revisions, list) else []
+        rows = []
+        for index, item in enumerate(items):
+            if not isinstance(item, dict):
+                continue
+            revision = revisions[index] if len(revisions) == len(items) else ""
+            rows.append(SourceRow(_facts(item, skip=("sources",)), revision))
+        return rows
+    # Flux: the reference itself (kind/namespace/name) is shown as a link, the rest as facts.
+    return [SourceRow(_facts(source, skip=("kind", "name", "namespace")))]
+
+
+def _facts(values: dict[str, Any], skip: Iterable[str] = ()) -> list[tuple[str, str]]:
+    facts = []
+    for key, value in values.items():
+        if key in skip or value in ("", None, [], {}):
+            continue
+        facts.append((SOURCE_LABELS.get(key, key), _text(value)))
+    return facts
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_text(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(_text(v) for v in value)
+    return str(value)
+
+
+# -- kind-specific details -----------------------------------------------------------------------
+
+HELM_RELEASE_STATUS = {
+    "deployed": "Healthy",
+    "failed": "Degraded",
+    "pending-install": "Progressing",
+    "pending-upgrade": "Progressing",
+    "pending-rollback": "Progressing",
+    "uninstalling": "Progressing",
+    "unknown": "Unknown",
+}
+HELM_FACTS = (
+    ("lastAttemptedRevision", "Last attempted chart"),
+    ("lastAttemptedReleaseAction", "Last attempted action"),
+    ("lastAttemptedConfigDigest", "Last attempted config digest"),
+    ("lastAttemptedRevisionDigest", "Last attempted chart digest"),
+    ("releaseName", "Release name"),
+    ("storageNamespace", "Storage namespace"),
+)
+
+
+def helm_view(obj: GitOpsObject, related: RelatedObjects) -> HelmView | None:
+    details = _details(obj)
+    if obj.kind != "HelmRelease" or not details:
+        return None
+    counters = [
+        ("Failures", _int(details.get("failures"))),
+        ("Install failures", _int(details.get("installFailures"))),
+        ("Upgrade failures", _int(details.get("upgradeFailures"))),
+    ]
+    facts = [(label, str(details[key])) for key, label in HELM_FACTS if details.get(key)]
+    releases = []
+    for snap in details.get("history") or []:
+        if not isinstance(snap, dict):
+            continue
+        status = str(snap.get("status", ""))
+        chart = " ".join(str(snap[k]) for k in ("chartName", "chartVersion") if snap.get(k))
+        hooks = snap.get("testHooks")
+        releases.append(
+            ReleaseRow(
+                version=snap.get("version", ""),
+                chart=chart,
+                app_version=str(snap.get("appVersion", "")),
+                action=str(snap.get("action", "")),
+                badge=(
+                    status_like_badge(status, HELM_RELEASE_STATUS[status])
+                    if status in HELM_RELEASE_STATUS
+                    else Badge(*MUTED, status or "–")
+                ),
+                deployed=_time(snap.get("lastDeployed")),
+                first_deployed=_time(snap.get("firstDeployed")),
+                digest=str(snap.get("digest", "")),
+                config_digest=str(snap.get("configDigest", "")),
+                test_hooks=hooks if isinstance(hooks, dict) else {},
+            )
+        )
+    chart_ref = str(details.get("helmChart", ""))
+    chart_namespace, sep, chart_name = chart_ref.partition("/")
+    helm_chart = related.find("HelmChart", chart_namespace, chart_name) if sep else None
+    return HelmView(counters, facts, releases, helm_chart)
+
+
+OPERATION_PHASE = {
+    "Succeeded": "Healthy",
+    "Failed": "Degraded",
+    "Error": "Degraded",
+    "Running": "Progressing",
+    "Terminating": "Progressing",
+}
+RESULT_STATUS = {
+    "Synced": ("✓", "ok"),
+    "SyncFailed": ("✕", "bad"),
+    "OutOfSync": SYNC_STYLE["OutOfSync"],
+    "PruneSkipped": ("≠", "warn"),
+    "Pruned": MUTED,
+}
+
+
+def operation_view(obj: GitOpsObject) -> OperationView | None:
+    state = _details(obj).get("operationState")
+    if not isinstance(state, dict):
+        return None
+    phase = str(state.get("phase", ""))
+    result = state.get("syncResult") if isinstance(state.get("syncResult"), dict) else {}
+    revisions = [str(r) for r in result.get("revisions") or []] or (
+        [str(result["revision"])] if result.get("revision") else []
+    )
+    rows = []
+    for item in result.get("resources") or []:
+        if not isinstance(item, dict):
+            continue
+        status = str(item.get("status", ""))
+        icon, tone = RESULT_STATUS.get(status, ("?", "warn") if status else MUTED)
+        rows.append(
+            ResultRow(
+                kind=str(item.get("kind", "")),
+                namespace=str(item.get("namespace", "")),
+                name=str(item.get("name", "")),
+                group=str(item.get("group", "")),
+                badge=Badge(icon, tone, status or "–"),
+                message=str(item.get("message", "")),
+                hook_phase=str(item.get("hookPhase", "")),
+                sync_phase=str(item.get("syncPhase", "")),
+                hook_type=str(item.get("hookType", "")),
+            )
+        )
+    # Failures first: with many resources the one that failed is what a human looks for.
+    rows.sort(key=lambda r: 0 if r.badge.tone in ("bad", "warn") else 1)
+    retry = state.get("retryCount")
+    return OperationView(
+        badge=status_like_badge(phase or "–", OPERATION_PHASE.get(phase, "")),
+        message=str(state.get("message", "")),
+        started=_time(state.get("startedAt")),
+        finished=_time(state.get("finishedAt")),
+        initiated_by=_initiated_by(state.get("initiatedBy")),
+        retry_count=retry if isinstance(retry, int) else None,
+        revisions=revisions,
+        results=rows,
+    )
+
+
+def _initiated_by(value: Any) -> str:
+    if not isinstance(value, dict):
+        return ""
+    if value.get("automated"):
+        return "automated sync"
+    return str(value.get("username") or "")
+
+
+def application_facts(obj: GitOpsObject) -> list[tuple[str, str]]:
+    details = _details(obj)
+    if obj.kind != "Application":
+        return []
+    facts = [("Project", str(details.get("project", "")))]
+    destination = details.get("destination") if isinstance(details.get("destination"), dict) else {}
+    where = destination.get("server") or destination.get("name") or ""
+    facts.append(("Destination", f"{where} → {destination.get('namespace') or '(no namespace)'}"))
+    types = details.get("sourceTypes") or [details.get("sourceType", "")]
+    facts.append(("Source type", ", ".join(str(t) for t in types if t)))
+    facts.append(
+        (
+            "Health / sync (as Argo CD wrote them)",
+            f"{details.get('healthStatus') or '–'} / {details.get('syncStatus') or '–'}",
+        )
+    )
+    facts.append(("Compared revision", str(details.get("syncRevision", ""))))
+    facts.append(("Health message", str(details.get("healthMessage", ""))))
+    if details.get("resourceHealthSource") == "appTree":
+        facts.append(
+            (
+                "Per-resource health",
+                "not reported: Argo CD ≥ 3.0 keeps it out of the Application "
+                "(resourceHealthSource: appTree)",
+            )
+        )
+    facts.append(("Deletion requested", str(details.get("deletionTimestamp", ""))))
+    return [(label, value) for label, value in facts if value]
+
+
+APPSET_STATUS = {
+    "Healthy": "Healthy",
+    "Progressing": "Progressing",
+    "Pending": "Progressing",
+    "Waiting": "Suspended",
+}
+
+
+def progress_rows(obj: GitOpsObject, related: RelatedObjects) -> list[ProgressRow]:
+    rows = []
+    for item in _details(obj).get("applicationStatus") or []:
+        if not isinstance(item, dict):
+            continue
+        status = str(item.get("status", ""))
+        name = str(item.get("application", ""))
+        rows.append(
+            ProgressRow(
+                application=related.find("Application", obj.namespace, name),
+                badge=status_like_badge(status or "–", APPSET_STATUS.get(status, "Unknown")),
+                step=str(item.get("step", "")),
+                message=str(item.get("message", "")),
+                target_revisions=[str(r) for r in item.get("targetRevisions") or []],
+                last_transition=_time(item.get("lastTransitionTime")),
+            )
+        )
+    return rows
+
+
+def reconcile_rows(obj: GitOpsObject) -> list[ReconcileRow]:
+    if obj.kind != "Kustomization":
+        return []
+    rows = []
+    for item in _details(obj).get("history") or []:
+        if not isinstance(item, dict):
+            continue
+        status = str(item.get("lastReconciledStatus", ""))
+        failed = "fail" in status.lower()
+        rows.append(
+            ReconcileRow(
+                revision=str(item.get("revision", "")),
+                badge=status_like_badge(status or "–", "Degraded" if failed else "Healthy"),
+                total=item.get("totalReconciliations", ""),
+                first=_time(item.get("firstReconciled")),
+                last=_time(item.get("lastReconciled")),
+                duration=str(item.get("lastReconciledDuration", "")),
+                digest=str(item.get("digest", "")),
+            )
+        )
+    return rows
+
+
+# Keys the sections above show; other_facts lists what is left.
+SHOWN_DETAILS = {
+    "HelmRelease": {"failures", "installFailures", "upgradeFailures", "history", "helmChart"}
+    | {key for key, _ in HELM_FACTS},
+    "Application": {
+        *("healthStatus", "syncStatus", "project", "destination", "operationState"),
+        *("resourceHealthSource", "sourceType", "sourceTypes", "syncRevision"),
+        *("healthMessage", "deletionTimestamp"),
+    },
+    "ApplicationSet": {"applicationStatus"},
+    "Kustomization": {"history"},
+}
+
+
+def other_facts(obj: GitOpsObject) -> list[tuple[str, str]]:
+    shown = SHOWN_DETAILS.get(obj.kind, set())
+    facts = []
+    for key, value in _details(obj).items():
+        if key in shown or value in ("", None, [], {}):
+            continue
+        if isinstance(value, dict):
+            facts.extend((f"{key}.{k}", _text(v)) for k, v in value.items() if v not in ("", None))
+        else:
+            facts.append((key, _text(value)))
+    return facts
+
+
+# -- managed resources, events, transitions --------------------------------------------------------
+
+
+def managed_resources(obj: GitOpsObject) -> tuple[ManagedSummary, list[ManagedResource]]:
+    """Queries 3 and 4: a summary over all, and the first MANAGED_LIMIT, failing ones first."""
+    rows = ManagedResource.objects.filter(obj=obj)
+    bad = Q(sync=Sync.OUT_OF_SYNC.value) | Q(health__in=UNHEALTHY)
+    summary = rows.aggregate(
+        total=Count("id"),
+        out_of_sync=Count("id", filter=Q(sync=Sync.OUT_OF_SYNC.value)),
+        unhealthy=Count("id", filter=Q(health__in=UNHEALTHY)),
+        sync_reported=Count("id", filter=~Q(sync="")),
+        health_reported=Count("id", filter=~Q(health="")),
+    )
+    first = list(
+        rows.annotate(
+            attention=Case(When(bad, then=Value(0)), default=Value(1), output_field=IntegerField())
+        ).order_by("attention", "namespace", "kind", "name", "id")[:MANAGED_LIMIT]
+    )
+    return ManagedSummary(**{k: v or 0 for k, v in summary.items()}), first
+
+
+def object_events(obj: GitOpsObject) -> tuple[list[Event], int]:
+    """Query 5. Events name their object by kind/namespace/name (+ apiVersion's group)."""
+    events = list(
+        Event.objects.filter(
+            Q(involved_group=obj.group) | Q(involved_group=""),
+            cluster_id=obj.cluster_id,
+            involved_kind=obj.kind,
+            involved_namespace=obj.namespace,
+            involved_name=obj.name,
+        )
+        .annotate(total=Window(Count("id")))
+        .order_by("-last_seen", "-id")[:EVENT_LIMIT]
+    )
+    return events, (events[0].total if events else 0)
+
+
+def _identity(obj: GitOpsObject) -> QuerySet[StatusTransition]:
+    """Transitions by identity, not by foreign key: earlier lives of a recreated object count."""
+    return StatusTransition.objects.filter(
+        cluster_id=obj.cluster_id,
+        group=obj.group,
+        kind=obj.kind,
+        namespace=obj.namespace,
+        name=obj.name,
+    )
+
+
+def transition_timeline(obj: GitOpsObject) -> tuple[list[TimelineEntry], int, int]:
+    """Query 7: the newest TIMELINE_LIMIT transitions, grouped by moment (one poll writes the
+    status, sync and revision changes of an object at the same instant, with one message)."""
+    rows = list(
+        _identity(obj)
+        .annotate(total=Window(Count("id")))
+        .order_by("-at", "-id")
+        .only("id", "at", "field", "from_value", "to_value", "message")[:TIMELINE_LIMIT]
+    )
+    entries: list[TimelineEntry] = []
+    for row in rows:
+        change = TimelineChange(row.field, row.from_value, row.to_value)
+        if entries and entries[-1].at == row.at and entries[-1].message == row.message:
+            entries[-1].changes.append(change)
+        else:
+            entries.append(TimelineEntry(row.at, [change], row.message, f"t{row.id}"))
+    order = {"presence": 0, "status": 1, "sync": 2, "revision": 3}
+    for entry in entries:
+        entry.changes.sort(key=lambda c: order.get(c.field, 9))
+    return entries, len(rows), (rows[0].total if rows else 0)
+
+
+def strip_changes(obj: GitOpsObject, now: datetime) -> list[history.Change]:
+    """Query 8: status/presence changes inside the longest window, and the one before it."""
+    start = now - history.LONGEST_WINDOW
+    fields = (StatusTransition.STATUS, StatusTransition.PRESENCE)
+    shaping = _identity(obj).filter(field__in=fields)
+    before = shaping.filter(at__lt=start).order_by("-at", "-id").values("pk")[:1]
+    rows = list(
+        shaping.filter(Q(at__gte=start) | Q(pk=Subquery(before)))
+        .order_by("-at", "-id")
+        .values_list("at", "field", "to_value")[:STRIP_LIMIT]
+    )
+    rows.reverse()
+    return [history.Change(at, field_name, value) for at, field_name, value in rows]
+
+
+# -- the dependency chain ------------------------------------------------------------------------
+
+UPSTREAM_LABELS = {
+    "source": "source",
+    "helmchart": "Helm chart",
+    "dependsOn": "depends on",
+    "parent": "parent",
+}
+# An edge X -> this object, seen from here.
+DOWNSTREAM_LABELS = {
+    "source": "uses it as source",
+    "helmchart": "uses it as Helm chart",
+    "dependsOn": "depends on it",
+    "parent": "child",
+}
+RELATION_ORDER = ["source", "Helm chart", "depends on", "parent", "child"]
+Key = tuple[str, str, str]
+
+
+class RelatedObjects:
+    """Query 6: both directions of the dependency chain, resolved at once."""
+
+    def __init__(self, obj: GitOpsObject, rows: list[dict[str, Any]]) -> None:
+        self.me: Key = (obj.kind, obj.namespace, obj.name)
+        self.rows: dict[Key, list[dict[str, Any]]] = {}
+        for row in rows:
+            self.rows.setdefault((row["kind"], row["namespace"], row["name"]), []).append(row)
+        self.upstream: list[Related] = []
+        self.downstream: list[Related] = []
+        self._index: dict[tuple[str, Key], Related] = {}
+        self._build(obj, rows)
+
+    @classmethod
+    def read(cls, obj: GitOpsObject) -> RelatedObjects:
+        names: dict[tuple[str, str], set[str]] = {}
+        for dep in _dependencies(obj):
+            names.setdefault((dep["kind"], dep["namespace"]), set()).add(dep["name"])
+        wanted = Q()
+        for (kind, namespace), group_names in sorted(names.items()):
+            wanted |= Q(kind=kind, namespace=namespace, name__in=sorted(group_names))
+        pointing_here = Q(
+            edges__kind=obj.kind, edges__namespace=obj.namespace, edges__name=obj.name
+        ) & (Q(edges__group=obj.group) | Q(edges__group=""))
+        rows = list(
+            GitOpsObject.objects.filter(cluster_id=obj.cluster_id)
+            .annotate(incoming=FilteredRelation("edges", condition=pointing_here))
+            .filter(wanted | Q(incoming__id__isnull=False))
+            .order_by("status_rank", "kind", "namespace", "name")
+            .values(
+                *("id", "tool", "group", "kind", "namespace", "name", "status", "sync"),
+                "incoming__relation",
+            )[:RELATED_LIMIT]
+        )
+        return cls(obj, rows)
+
+    def find(self, kind: str, namespace: str, name: str, group: str = "") -> Related:
+        """A Related for any named object: stored (with its status) or only named."""
+        related = Related(kind=kind, namespace=namespace, name=name, group=group)
+        row = self._row((kind, namespace, name), group)
+        if row is not None:
+            related.stored = True
+            related.group, related.status, related.sync = row["group"], row["status"], row["sync"]
+            related.tool = row["tool"]
+        related.is_self = (kind, namespace, name) == self.me
+        return related
+
+    def source_ref(self, obj: GitOpsObject) -> Related | None:
+        """The Flux sourceRef/chartRef (Argo CD sources are URLs, not objects)."""
+        source = obj.source if isinstance(obj.source, dict) else {}
+        if obj.tool != "flux" or not source.get("kind") or not source.get("name"):
+            return None
+        return self.find(
+            str(source["kind"]), str(source.get("namespace") or obj.namespace), str(source["name"])
+        )
+
+    def _row(self, key: Key, group: str) -> dict[str, Any] | None:
+        for row in self.rows.get(key, []):
+            if not group or row["group"] == group:
+                return row
+        return None
+
+    def _add(self, direction: str, key: Key, group: str, relation: str) -> None:
+        index_key = (direction, key)
+        related = self._index.get(index_key)
+        if related is None:
+            related = self.find(*key, group=group)
+            self._index[index_key] = related
+            (self.upstream if direction == "up" else self.downstream).append(related)
+        if relation not in related.relations:
+            related.relations.append(relation)
+
+    def _build(self, obj: GitOpsObject, rows: list[dict[str, Any]]) -> None:
+        for dep in _dependencies(obj):
+            key = (dep["kind"], dep["namespace"], dep["name"])
+            if dep["relation"] == "child":
+                self._add("down", key, dep["group"], "child")
+            else:
+                label = UPSTREAM_LABELS.get(dep["relation"], dep["relation"])
+                self._add("up", key, dep["group"], label)
+        for row in rows:
+            relation = row["incoming__relation"]
+            if relation is None:
+                continue
+            key = (row["kind"], row["namespace"], row["name"])
+            if relation == "child":  # it lists this object as its child: it is our parent
+                self._add("up", key, row["group"], "parent")
+            else:
+                self._add("down", key, row["group"], DOWNSTREAM_LABELS.get(relation, relation))
+        rank = {label: i for i, label in enumerate(RELATION_ORDER)}
+        self.upstream.sort(key=lambda r: min(rank.get(x, 9) for x in r.relations))
+        status_rank = {status.value: status.rank for status in Status}
+        self.downstream.sort(
+            key=lambda r: (not r.stored, status_rank.get(r.status, 9), r.kind, r.namespace, r.name)
+        )
+
+
+def _dependencies(obj: GitOpsObject) -> list[dict[str, str]]:
+    deps = []
+    for dep in obj.dependencies if isinstance(obj.dependencies, list) else []:
+        if isinstance(dep, dict) and dep.get("kind") and dep.get("name"):
+            deps.append(
+                {
+                    "relation": str(dep.get("relation", "")),
+                    "kind": str(dep["kind"]),
+                    "namespace": str(dep.get("namespace") or ""),
+                    "name": str(dep["name"]),
+                    "group": str(dep.get("group") or ""),
+                }
+            )
+    return deps
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+def raw_as_yaml(raw: Any) -> tuple[str, bool]:
+    """The stored object (already without managedFields) as kubectl would print it: keys sorted,
+    which also undoes PostgreSQL's jsonb key order."""
+    text = yaml.safe_dump(raw or {}, sort_keys=True, allow_unicode=True, width=120)
+    if len(text) > RAW_YAML_LIMIT:
+        return text[:RAW_YAML_LIMIT], True
+    return text, False
+
+
+def _details(obj: GitOpsObject) -> dict[str, Any]:
+    return obj.details if isinstance(obj.details, dict) else {}
+
+
+def _time(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return parse_datetime(value)
+    except ValueError:
+        return None
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) else 0

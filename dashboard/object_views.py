@@ -1,0 +1,47 @@
+"""The object page: from "something is red" to the cause. Thin: a selector call and a template.
+
+``object_url`` is how other pages link here.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from dashboard import object_selectors
+from dashboard.views import HtmxHttpRequest
+
+TEMPLATE = "dashboard/object.html"
+
+
+def object_url(cluster_name: str, kind: str, namespace: str, name: str) -> str:
+    """The object page of a stored Flux or Argo CD object (all of them are namespaced)."""
+    return reverse("object", args=[cluster_name, kind, namespace, name])
+
+
+@require_GET
+def object_page(
+    request: HtmxHttpRequest, cluster: str, kind: str, namespace: str, name: str
+) -> HttpResponse:
+    page = object_selectors.object_page(cluster, kind, namespace, name)
+    context = {
+        "page": page,
+        "refresh_seconds": settings.TIDEWATCH_REFRESH_SECONDS,
+        "self_url": request.path,
+        "limits": {
+            "message": object_selectors.MESSAGE_LIMIT,
+            "cell": object_selectors.CELL_LIMIT,
+            "managed": object_selectors.MANAGED_LIMIT,
+            "timeline": object_selectors.TIMELINE_LIMIT,
+        },
+    }
+    status = 200
+    if page is None:
+        context["missing"] = object_selectors.missing_object(cluster, kind, namespace, name)
+        # A refresh of an open page gets the explanation in place (htmx swaps 2xx only).
+        status = 200 if request.htmx else 404
+    template = TEMPLATE + "#object-body" if request.htmx else TEMPLATE
+    return render(request, template, context, status=status)

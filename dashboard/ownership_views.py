@@ -1,0 +1,138 @@
+"""Ownership and ADR scorecard: pages and JSON. Everything was computed at poll time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from clusters.models import LastWriter, OwnershipReport, Violation
+from dashboard.views import HtmxHttpRequest
+
+CODES = {
+    "TW001": "Deploys across the boundary",
+    "TW002": "Claimed by both tools",
+    "TW003": "Cluster-scoped resource managed by Argo CD",
+    "TW004": "Argo CD not deployed by Flux",
+    "TW005": "Claimed twice by one tool",
+    "TW006": "No declared owner",
+    "TW007": "Cannot tell who deploys Argo CD",
+}
+
+
+def violations_filtered(
+    cluster: str | None = None, tool: str | None = None, code: str | None = None
+) -> QuerySet[Violation]:
+    rows = Violation.objects.select_related("cluster").order_by(
+        "severity_rank", "code", "cluster__name", "namespace", "resource"
+    )
+    if cluster:
+        rows = rows.filter(cluster__name=cluster)
+    if tool:
+        rows = rows.filter(tool=tool)
+    if code:
+        rows = rows.filter(code=code.upper())
+    return rows
+
+
+def reports(cluster: str | None = None) -> list[OwnershipReport]:
+    rows = OwnershipReport.objects.select_related("cluster").order_by("cluster__name")
+    return list(rows.filter(cluster__name=cluster) if cluster else rows)
+
+
+def _namespaces(report: OwnershipReport, tool: str | None, code: str | None) -> list[dict]:
+    result = []
+    for item in report.namespaces:
+        codes = sorted({v["code"] for v in item.get("violations") or []})
+        if tool and tool != item.get("declared_owner") and tool not in item.get("deployed_by", []):
+            continue
+        if code and code.upper() not in codes:
+            continue
+        if not (item.get("deployers") or item.get("residents") or item.get("declared_owner")):
+            continue  # kube-system & co: nothing declared, nothing deployed, nothing to say
+        result.append({**item, "codes": codes})
+    return result
+
+
+@require_GET
+def ownership_page(request: HtmxHttpRequest) -> HttpResponse:
+    cluster, tool, code = (request.GET.get(k) or None for k in ("cluster", "tool", "code"))
+    violations = list(violations_filtered(cluster, tool, code))
+    contested = [v.resource for v in violations if v.code == "TW002"]
+    writers = {
+        (w.cluster_id, w.resource): w for w in LastWriter.objects.filter(resource__in=contested)
+    }
+    for violation in violations:
+        violation.last_writer = writers.get((violation.cluster_id, violation.resource))
+    context = {
+        "reports": [
+            {"report": r, "namespaces": _namespaces(r, tool, code)} for r in reports(cluster)
+        ],
+        "violations": violations,
+        "severity_counts": _severity_counts(violations),
+        "filters": {"cluster": cluster, "tool": tool, "code": code},
+        "codes": CODES,
+    }
+    template = "dashboard/ownership.html"
+    if request.htmx:
+        template += "#ownership-body"
+    return render(request, template, context)
+
+
+@require_GET
+def scorecard_page(request: HttpRequest) -> HttpResponse:
+    cluster = request.GET.get("cluster") or None
+    return render(request, "dashboard/scorecard.html", {"reports": reports(cluster)})
+
+
+def _severity_counts(violations: list[Violation]) -> list[tuple[str, int]]:
+    counts: dict[str, int] = {}
+    for violation in violations:
+        counts[violation.severity] = counts.get(violation.severity, 0) + 1
+    return [(s, counts[s]) for s in Violation.SEVERITIES if s in counts]
+
+
+def violation_json(v: Violation) -> dict[str, Any]:
+    return {
+        "cluster": v.cluster.name,
+        "id": v.vid,
+        "code": v.code,
+        "severity": v.severity,
+        "title": v.title,
+        "explanation": v.explanation,
+        "namespace": v.namespace or None,
+        "resource": v.resource or None,
+        "tool": v.tool or None,
+        "evidence": v.evidence,
+        "objects": v.object_keys,
+        "firstSeenAt": v.first_seen_at.isoformat(),
+        "lastSeenAt": v.last_seen_at.isoformat(),
+    }
+
+
+@require_GET
+def violations_api(request: HttpRequest) -> JsonResponse:
+    rows = violations_filtered(
+        request.GET.get("cluster"), request.GET.get("tool"), request.GET.get("code")
+    )
+    return JsonResponse({"violations": [violation_json(v) for v in rows]})
+
+
+@require_GET
+def scorecard_api(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(
+        {
+            "scorecards": [
+                {
+                    "cluster": r.cluster.name,
+                    "computedAt": r.computed_at.isoformat(),
+                    "boundariesError": r.boundaries_error or None,
+                    **r.scorecard,
+                }
+                for r in reports(request.GET.get("cluster"))
+            ]
+        }
+    )

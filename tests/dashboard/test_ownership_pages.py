@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import pytest
+
+from clusters.poll import poll_cluster
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def polled(demo_cluster, settings):
+    settings.TIDEWATCH_ANONYMOUS_READ = True
+    poll_cluster(demo_cluster)
+    return demo_cluster
+
+
+def test_ownership_page_says_why_first_and_lists_every_violation(client, polled):
+    html = client.get("/ownership").content.decode()
+    summary = html.index('class="summary summary--bad"')
+    assert summary < html.index("<table") and "4 ownership violations" in html
+    for code in ("TW001", "TW002", "TW003", "TW006"):
+        assert f'data-code="{code}"' in html
+    assert 'data-namespace="sandbox"' in html and "undeclared" in html
+    # the claim chain of the contested ConfigMap links to the objects above it
+    assert 'data-resource="/ConfigMap:monitoring/grafana-dashboard-portfolio"' in html
+    assert 'href="/o/demo/HelmRelease/bigbang/bigbang"' in html
+
+
+def test_ownership_filters_by_code_and_tool(client, polled):
+    html = client.get("/ownership?code=TW006").content.decode()
+    assert 'data-code="TW006"' in html and 'data-code="TW002"' not in html
+    flux = client.get("/ownership?tool=flux").content.decode()
+    assert 'data-namespace="portfolio"' not in flux and 'data-namespace="gitlab"' in flux
+
+
+def test_scorecard_page_has_green_and_red_rows(client, polled):
+    html = client.get("/scorecard").content.decode()
+    assert 'data-state="pass"' in html and 'data-state="fail"' in html
+    assert html.index('class="summary summary--bad"') < html.index("<table")
+
+
+def test_violations_and_scorecard_api(client, polled):
+    violations = client.get("/api/v1/violations?cluster=demo").json()["violations"]
+    assert {v["code"] for v in violations} == {"TW001", "TW002", "TW003", "TW006"}
+    tw2 = next(v for v in violations if v["code"] == "TW002")
+    assert tw2["severity"] == "critical" and len(tw2["objects"]) == 2
+    assert (
+        client.get("/api/v1/violations?code=tw006").json()["violations"][0]["namespace"]
+        == "sandbox"
+    )
+    (card,) = client.get("/api/v1/scorecard?cluster=demo").json()["scorecards"]
+    assert card["passed"] >= 1 and card["failed"] >= 1
+    assert {row["state"] for row in card["rows"]} >= {"pass", "fail"}
+
+
+def test_overview_rows_show_owner_and_violation_badges(client, polled):
+    html = client.get("/").content.decode()
+    row = html[html.index('data-namespace="istio-system"') :]
+    row = row[: row.index("</tr>")]
+    assert 'data-violation="TW001"' in row and "declared Flux" in row
+
+
+def test_namespace_page_says_who_owns_it(client, polled):
+    html = client.get("/n/demo/istio-system").content.decode()
+    line = html[html.index("data-ownership") :]
+    assert "Declared for Flux" in line[:400] and "TW001" in line[:600]
+
+
+@pytest.mark.parametrize("url", ["/ownership", "/scorecard", "/api/v1/violations"])
+def test_ownership_query_count_does_not_grow(client, polled, demo, url, django_assert_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.dashboard.test_overview import extra_application
+
+    with CaptureQueriesContext(connection) as small:
+        client.get(url)
+    for index in range(30):
+        app = extra_application(index)
+        app["spec"]["destination"]["namespace"] = f"undeclared-{index}"
+        demo.apply(app)
+    poll_cluster(polled)
+    with django_assert_num_queries(len(small.captured_queries)):
+        client.get(url)

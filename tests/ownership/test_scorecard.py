@@ -1,0 +1,230 @@
+"""The ADR-003 scorecard, row by row."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from clusters.ownership.inputs import Monitor, Workload
+from clusters.ownership.scorecard import FAIL, PASS, UNKNOWN, build_scorecard
+from tests.ownership import World
+
+FLUX = ("source-controller", "kustomize-controller", "helm-controller", "notification-controller")
+ARGO = ("argocd-server", "argocd-repo-server")
+
+
+def healthy_world() -> World:
+    """Both tools installed, ready, each deploying only into its own namespaces."""
+    world = World()
+    world.ks("flux-system", "flux-system", *(f"apps/Deployment flux-system/{n}" for n in FLUX))
+    world.hr(
+        "argocd",
+        "argocd",
+        *(f"apps/Deployment argocd/{n}" for n in ARGO),
+        "apps/StatefulSet argocd/argocd-application-controller",
+    )
+    world.app("portfolio", "portfolio", "apps/Deployment portfolio/api")
+    for name in FLUX:
+        world.workload("flux-system", name, labels={"app": name})
+    for name in ARGO:
+        world.workload("argocd", name, labels={"app.kubernetes.io/part-of": "argocd"})
+    world.workload(
+        "argocd",
+        "argocd-application-controller",
+        kind="StatefulSet",
+        labels={"app.kubernetes.io/part-of": "argocd"},
+    )
+    return world
+
+
+FLUX_PODMONITOR = Monitor(
+    "PodMonitor",
+    "flux-system",
+    "flux-system",
+    match_expressions=[{"key": "app", "operator": "In", "values": list(FLUX)}],
+)
+ARGO_SERVICEMONITOR = Monitor(
+    "ServiceMonitor",
+    "monitoring",
+    "argocd",
+    namespace_selector={"matchNames": ["argocd"]},
+    match_labels={"app.kubernetes.io/part-of": "argocd"},
+)
+
+
+def states(world: World, **kw) -> dict[str, str]:
+    card = build_scorecard(world.analyse(), world.workloads, **kw)
+    return {row.id: row.state for row in card.rows}
+
+
+def test_all_pass() -> None:
+    world = healthy_world()
+    card = build_scorecard(
+        world.analyse(),
+        world.workloads,
+        [FLUX_PODMONITOR, ARGO_SERVICEMONITOR],
+        monitoring_installed=True,
+    )
+    assert [(r.id, r.state) for r in card.rows] == [
+        ("flux-controllers", PASS),
+        ("argocd-controllers", PASS),
+        ("no-conflicts", PASS),
+        ("platform-namespaces", PASS),
+        ("application-namespaces", PASS),
+        ("prometheus-monitoring", PASS),
+    ]
+    assert (card.passed, card.failed, card.unknown) == (6, 0, 0)
+    data = json.loads(json.dumps(card.to_dict()))
+    assert data["total"] == 6
+    assert card.row("flux-controllers").evidence == (  # type: ignore[union-attr]
+        "All 4 Flux controllers in flux-system are ready."
+    )
+
+
+def test_controller_not_ready_or_missing() -> None:
+    world = healthy_world()
+    world.workloads = [w for w in world.workloads if w.name != "helm-controller"]
+    server = next(w for w in world.workloads if w.name == "argocd-server")
+    server.ready, server.desired = 1, 2
+    card = build_scorecard(world.analyse(), world.workloads)
+    flux, argo = card.row("flux-controllers"), card.row("argocd-controllers")
+    assert flux is not None and argo is not None
+    assert (flux.state, flux.evidence) == (
+        FAIL,
+        "Flux controllers missing from flux-system: helm-controller.",
+    )
+    assert (argo.state, argo.evidence) == (
+        FAIL,
+        "Argo CD controllers not ready: argocd-server (1/2 ready).",
+    )
+
+
+def test_scaled_to_zero_is_not_ready() -> None:
+    assert not Workload("Deployment", "x", "y", ready=0, desired=0).is_ready
+
+
+def test_conflicts_fail_on_contested_and_cross_boundary() -> None:
+    world = healthy_world()
+    world.hr("monitoring", "monitoring", "ConfigMap monitoring/dash")
+    world.app("shop", "portfolio", "ConfigMap monitoring/dash", "apps/Deployment istio-system/x")
+    row = build_scorecard(world.analyse(), world.workloads).row("no-conflicts")
+    assert row is not None
+    assert (row.state, row.evidence) == (
+        FAIL,
+        "Found 1 resource claimed by both tools and 1 cross-boundary deployment (istio-system).",
+    )
+
+
+def test_platform_namespaces_fail_on_degraded_flux_object_or_intruder() -> None:
+    world = healthy_world()
+    world.hr("gitlab", "gitlab", "apps/Deployment gitlab/web", status="Degraded")
+    world.app("shop", "portfolio", "apps/Deployment istio-system/x")
+    card = build_scorecard(world.analyse(), world.workloads)
+    row = card.row("platform-namespaces")
+    assert row is not None and row.state == FAIL
+    # The HelmRelease lives in bigbang too: the row names both namespaces.
+    assert row.evidence == (
+        "3 of 5 platform namespaces fall short: bigbang has Degraded HelmRelease bigbang/gitlab; "
+        "gitlab has Degraded HelmRelease bigbang/gitlab; istio-system is also deployed by Argo CD."
+    )
+    assert card.row("application-namespaces").state == PASS  # type: ignore[union-attr]
+
+
+def test_application_namespaces_fail_when_flux_deploys_there() -> None:
+    world = healthy_world()
+    world.ks("flux-system", "apps", "ConfigMap portfolio/x")
+    assert states(world)["application-namespaces"] == FAIL
+
+
+def test_no_objects_in_declared_namespaces_is_unknown() -> None:
+    world = World()
+    assert states(world)["application-namespaces"] == UNKNOWN
+
+
+def test_workloads_not_collected() -> None:
+    world = healthy_world()
+    card = build_scorecard(world.analyse(), None, monitoring_installed=True)
+    assert {r.id: r.state for r in card.rows}["flux-controllers"] == UNKNOWN
+    assert {r.id: r.state for r in card.rows}["prometheus-monitoring"] == UNKNOWN
+
+
+MONITORING_CASES = [
+    ("CRDs not installed", False, [], UNKNOWN, "are not installed"),
+    ("not checked", None, [], UNKNOWN, "did not check"),
+    ("no monitors", True, [], FAIL, "No ServiceMonitor or PodMonitor selects source-controller"),
+    ("only Flux monitored", True, [FLUX_PODMONITOR], FAIL, "selects argocd-server"),
+    (
+        "monitor in the wrong namespace",
+        True,
+        [
+            FLUX_PODMONITOR,
+            Monitor(
+                "ServiceMonitor",
+                "monitoring",
+                "argocd",
+                match_labels=ARGO_SERVICEMONITOR.match_labels,
+            ),
+        ],
+        FAIL,
+        "argocd-server",
+    ),
+    (
+        "any-namespace selector",
+        True,
+        [
+            FLUX_PODMONITOR,
+            Monitor(
+                "ServiceMonitor",
+                "monitoring",
+                "argocd",
+                namespace_selector={"any": True},
+                match_labels={"app.kubernetes.io/part-of": "argocd"},
+            ),
+        ],
+        PASS,
+        "Every Flux and Argo CD controller",
+    ),
+    ("both monitored", True, [FLUX_PODMONITOR, ARGO_SERVICEMONITOR], PASS, "Every"),
+]
+
+
+@pytest.mark.parametrize(
+    ("installed", "monitors", "state", "evidence"),
+    [c[1:] for c in MONITORING_CASES],
+    ids=[c[0] for c in MONITORING_CASES],
+)
+def test_monitoring(
+    installed: bool | None, monitors: list[Monitor], state: str, evidence: str
+) -> None:
+    world = healthy_world()
+    row = build_scorecard(world.analyse(), world.workloads, monitors, installed).row(
+        "prometheus-monitoring"
+    )
+    assert row is not None
+    assert row.state == state
+    assert evidence in row.evidence
+
+
+def test_monitor_from_manifest() -> None:
+    monitor = Monitor.from_manifest(
+        {
+            "kind": "PodMonitor",
+            "metadata": {"name": "flux-system", "namespace": "flux-system"},
+            "spec": {
+                "namespaceSelector": {"matchNames": ["flux-system"]},
+                "selector": {
+                    "matchExpressions": [
+                        {"key": "app", "operator": "In", "values": ["helm-controller"]}
+                    ]
+                },
+            },
+        }
+    )
+    assert monitor.selects(
+        Workload("Deployment", "flux-system", "h", labels={"app": "helm-controller"})
+    )
+    assert not monitor.selects(Workload("Deployment", "flux-system", "s", labels={"app": "other"}))
+    assert not monitor.selects(
+        Workload("Deployment", "elsewhere", "h", labels={"app": "helm-controller"})
+    )
