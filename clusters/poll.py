@@ -12,9 +12,11 @@ import time
 
 from django.conf import settings
 from django.utils import timezone
+from kubernetes.client import ApiClient
 
-from clusters.collect.snapshot import collect_cluster
+from clusters.collect.snapshot import Snapshot, collect_cluster
 from clusters.kube import KubeError, Timeouts, build_api_client
+from clusters.lastwriter_check import check_last_writers
 from clusters.models import Cluster, PollRun
 from clusters.ownership_store import refresh_ownership
 from clusters.registry import spec_of
@@ -50,10 +52,18 @@ def poll_cluster(cluster: Cluster) -> PollRun:
             timeouts=Timeouts(settings.TIDEWATCH_CONNECT_TIMEOUT, settings.TIDEWATCH_READ_TIMEOUT),
         )
     except KubeError as exc:
+        api.close()
         return _fail(cluster, run, exc.reason, exc.message)
+    try:
+        return _store(cluster, run, snapshot, api, clock)
     finally:
         api.close()
 
+
+def _store(
+    cluster: Cluster, run: PollRun, snapshot: Snapshot, api: ApiClient, clock: float
+) -> PollRun:
+    """Write what was collected, then derive ownership and roll-ups from the store."""
     now = timezone.now()
     store_namespaces(cluster, snapshot.namespaces, now)
     for result in snapshot.kinds:
@@ -61,25 +71,19 @@ def poll_cluster(cluster: Cluster) -> PollRun:
         run.counts[result.spec.key] = counts.as_dict()
         run.objects_written += counts.written
         run.objects_deleted += counts.deleted
-        if result.error is not None:
+    store_workloads(cluster, snapshot.workloads, now)
+    store_monitors(cluster, snapshot.monitors, now)
+    store_events(cluster, snapshot.events, now)
+    extras = [snapshot.namespaces, *snapshot.workloads, *snapshot.monitors, snapshot.events]
+    for result in [*snapshot.kinds, *extras]:
+        if result is not None and result.error is not None:
             run.errors[result.spec.key] = {
                 "reason": result.error.reason,
                 "message": result.error.message,
             }
             log.warning("cluster %s: %s: %s", cluster.name, result.spec.key, result.error.message)
-    store_workloads(cluster, snapshot.workloads, now)
-    store_monitors(cluster, snapshot.monitors, now)
-    store_events(cluster, snapshot.events, now)
-    extras = (snapshot.namespaces, *snapshot.workloads, *snapshot.monitors, snapshot.events)
-    for result in extras:
-        if result is None:
-            continue
-        if result.error is not None:
-            run.errors[result.spec.key] = {
-                "reason": result.error.reason,
-                "message": result.error.message,
-            }
     refresh_ownership(cluster)
+    check_last_writers(cluster, api)
     rebuild_rollups(cluster)
 
     finished = timezone.now()

@@ -1,8 +1,8 @@
 """What the demo cluster serves: resource definitions and the legacy discovery documents.
 
 Custom resources come from the bundled CRD files (``crds.py``); the few built-ins the dashboard
-reads (namespaces, core events, deployments, statefulsets) are declared here with the verbs, short
-names and subresources a v1.33 API server reports for them.
+reads (namespaces, core events, configmaps, services, deployments, statefulsets, clusterroles) are
+declared here with the verbs, short names and subresources a v1.33 API server reports for them.
 """
 
 from __future__ import annotations
@@ -19,6 +19,30 @@ from clusters.demo.crds import load_crds
 CRD_VERBS = ("delete", "deletecollection", "get", "list", "patch", "create", "update", "watch")
 BUILTIN_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 SUBRESOURCE_VERBS = {"status": ("get", "patch", "update"), "scale": ("get", "patch", "update")}
+
+# Built-in groups in /apis come first, in kube-aggregator's GroupPriorityMinimum order (as in the
+# captured discovery_apis_grouplist.json); CRD groups follow. Only groups served here appear.
+BUILTIN_GROUP_ORDER = (
+    "apiregistration.k8s.io",
+    "apps",
+    "events.k8s.io",
+    "authentication.k8s.io",
+    "authorization.k8s.io",
+    "autoscaling",
+    "batch",
+    "certificates.k8s.io",
+    "networking.k8s.io",
+    "policy",
+    "rbac.authorization.k8s.io",
+    "storage.k8s.io",
+    "admissionregistration.k8s.io",
+    "apiextensions.k8s.io",
+    "scheduling.k8s.io",
+    "coordination.k8s.io",
+    "node.k8s.io",
+    "discovery.k8s.io",
+    "flowcontrol.apiserver.k8s.io",
+)
 
 KUBERNETES_VERSION = {
     "major": "1",
@@ -99,6 +123,28 @@ BUILTIN_RESOURCES: tuple[Resource, ...] = (
         tracks_generation=False,
     ),
     Resource(
+        "",
+        "v1",
+        "ConfigMap",
+        "configmaps",
+        "configmap",
+        namespaced=True,
+        short_names=("cm",),
+        tracks_generation=False,
+    ),
+    Resource(
+        "",
+        "v1",
+        "Service",
+        "services",
+        "service",
+        namespaced=True,
+        short_names=("svc",),
+        categories=("all",),
+        subresources=("status",),
+        tracks_generation=False,
+    ),
+    Resource(
         "apps",
         "v1",
         "Deployment",
@@ -119,6 +165,15 @@ BUILTIN_RESOURCES: tuple[Resource, ...] = (
         short_names=("sts",),
         categories=("all",),
         subresources=("status", "scale"),
+    ),
+    Resource(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "ClusterRole",
+        "clusterroles",
+        "clusterrole",
+        namespaced=False,
+        tracks_generation=False,
     ),
 )
 
@@ -187,6 +242,9 @@ class Discovery:
         for r in sorted(self.resources, key=lambda r: version_priority(r.version)):
             self._by_kind[(r.group, r.kind)] = r  # highest priority version wins
         self._versions: dict[str, list[str]] = {}
+        # A built-in group is one served by the API server itself; the dots in a name do not
+        # tell (rbac.authorization.k8s.io is built in, a CRD group always has a dot).
+        self._builtin_groups = {r.group for r in self.resources if not r.custom and r.group}
         for r in self.resources:
             versions = self._versions.setdefault(r.group, [])
             if r.version not in versions:
@@ -244,8 +302,9 @@ class Discovery:
 
     def group_list(self) -> dict[str, Any]:
         """GET /apis: built-in groups first, then CRD groups, as the API server orders them."""
-        builtin = sorted(g for g in self._versions if g and "." not in g)
-        custom = sorted(g for g in self._versions if "." in g)
+        known = {g: i for i, g in enumerate(BUILTIN_GROUP_ORDER)}
+        builtin = sorted(self._builtin_groups, key=lambda g: (known.get(g, len(known)), g))
+        custom = sorted(g for g in self._versions if g and g not in self._builtin_groups)
         return {
             "kind": "APIGroupList",
             "apiVersion": "v1",

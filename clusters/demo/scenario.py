@@ -26,6 +26,9 @@ And the ownership violations the dashboard must find:
 3. ``data-platform`` (Argo CD) manages the cluster-scoped ClusterRole ``data-platform-spark``.
 6. ``sandbox-experiments`` (Argo CD) deploys into ``sandbox``, a namespace no rule declares.
 
+The ConfigMap of 2 and the ClusterRole of 3 are served as live objects too, with the managedFields
+that say who wrote them (``_contested_objects``).
+
 Timestamps are relative to ``now`` (default: the current time) so the demo looks live; tests pass
 a fixed time. Names, uids and digests are deterministic.
 """
@@ -33,6 +36,7 @@ a fixed time. Names, uids and digests are deterministic.
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -2266,6 +2270,202 @@ def _argo_workloads(clock: Clock, objects: list[Obj]) -> None:
         )
 
 
+# --- live objects both tools touch ----------------------------------------------------------------
+
+
+def fields_v1(sections: dict[str, tuple[str, ...]], *, update: bool) -> Obj:
+    """A FieldsV1 set: ``{"metadata.labels": ("team",)}`` -> ``{"f:metadata": {"f:labels": ...}}``.
+
+    Update entries own the maps they created (``.``); Apply entries list only what the applier
+    sent. An empty key tuple owns the field whole (an atomic list such as ``rules``).
+    """
+    out: Obj = {}
+    for path, keys in sections.items():
+        node = out
+        for part in path.split("."):
+            node = node.setdefault(f"f:{part}", {})
+        if update and keys:
+            node["."] = {}
+        for key in sorted(keys):
+            node[f"f:{key}"] = {}
+    return out
+
+
+def field_write(manager: str, operation: str, api_version: str, at: str, fields: Obj) -> Obj:
+    # Keys in ManagedFieldsEntry struct order, as the API server writes them.
+    return {
+        "manager": manager,
+        "operation": operation,
+        "apiVersion": api_version,
+        "time": at,
+        "fieldsType": "FieldsV1",
+        "fieldsV1": fields,
+    }
+
+
+def _last_applied(manifest: Obj) -> str:
+    # kubectl (which Argo CD's client-side apply uses) stores compact JSON with sorted keys.
+    return json.dumps(manifest, sort_keys=True, separators=(",", ":")) + "\n"
+
+
+def _contested_objects(clock: Clock) -> list[Obj]:
+    """The live objects behind violations 2 and 3, with the managedFields that show who wrote.
+
+    ConfigMap ``monitoring/grafana-dashboard-portfolio``: rendered by the Big Bang ``monitoring``
+    release (helm-controller, an Update, at its last upgrade six days ago) and server-side applied
+    by Argo CD for ``portfolio`` at its sync five hours ago. Argo CD sent the same dashboard, so
+    both managers own ``data.portfolio.json``; Argo CD wrote last, and whichever side changes it
+    next gets reverted by the other. ClusterRole ``data-platform-spark``: Argo CD's client-side
+    apply (an Update, with kubectl's last-applied annotation) at data-platform's last sync.
+    """
+    dashboard_name = "grafana-dashboard-portfolio"
+    helm_at, argo_at = clock.ago(days=6), clock.ago(hours=5)
+    helm_labels = {
+        "app": "kube-prometheus-stack-grafana",
+        "app.kubernetes.io/instance": "monitoring",
+        "app.kubernetes.io/managed-by": "Helm",
+        "app.kubernetes.io/part-of": "kube-prometheus-stack",
+        "grafana_dashboard": "1",  # picked up by Grafana's dashboard sidecar
+        **flux_labels("HelmRelease", "monitoring", "bigbang"),
+    }
+    argo_labels = {"grafana_dashboard": "1", "team": "portfolio"}
+    argo_annotations = {
+        "argocd.argoproj.io/sync-options": "ServerSideApply=true",
+        "argocd.argoproj.io/tracking-id": tracking_id(
+            "portfolio", "", "ConfigMap", "monitoring", dashboard_name
+        ),
+    }
+    requests = (
+        'sum by (destination_workload) (rate(istio_requests_total{destination_workload_namespace="'
+        'portfolio"}[5m]))'
+    )
+    dashboard = {
+        "panels": [
+            {
+                "datasource": {"type": "prometheus", "uid": "prometheus"},
+                "gridPos": {"h": 8, "w": 12, "x": 0, "y": 0},
+                "id": 1,
+                "targets": [{"expr": requests, "refId": "A"}],
+                "title": "Requests per second",
+                "type": "timeseries",
+            }
+        ],
+        "schemaVersion": 41,
+        "tags": ["portfolio"],
+        "title": "Portfolio",
+        "uid": "portfolio-overview",
+        "version": 7,
+    }
+    configmap: Obj = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": meta(
+            "ConfigMap",
+            dashboard_name,
+            "monitoring",
+            clock.ago(days=27),  # added to the monitoring values at the release's previous upgrade
+            labels={**helm_labels, **argo_labels},
+            annotations={**helm_annotations("monitoring", "monitoring"), **argo_annotations},
+        ),
+        "data": {"portfolio.json": json.dumps(dashboard, indent=2, sort_keys=True)},
+    }
+    configmap["metadata"]["managedFields"] = [
+        field_write(
+            "helm-controller",
+            "Update",
+            "v1",
+            helm_at,
+            fields_v1(
+                {
+                    "data": ("portfolio.json",),
+                    "metadata.annotations": tuple(helm_annotations("monitoring", "monitoring")),
+                    "metadata.labels": tuple(helm_labels),
+                },
+                update=True,
+            ),
+        ),
+        field_write(
+            "argocd-controller",
+            "Apply",
+            "v1",
+            argo_at,
+            fields_v1(
+                {
+                    "data": ("portfolio.json",),
+                    "metadata.annotations": tuple(argo_annotations),
+                    "metadata.labels": tuple(argo_labels),
+                },
+                update=False,
+            ),
+        ),
+    ]
+
+    role_name = "data-platform-spark"
+    role_labels = {"app.kubernetes.io/name": "spark", "app.kubernetes.io/part-of": "data-platform"}
+    tracking = {
+        "argocd.argoproj.io/tracking-id": tracking_id(
+            "data-platform", CLUSTER_ROLE[0], CLUSTER_ROLE[1], "", role_name
+        )
+    }
+    # PolicyRule keys in struct order, as the API server writes them.
+    rules = [
+        {
+            "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"],
+            "apiGroups": ["sparkoperator.k8s.io"],
+            "resources": ["sparkapplications", "scheduledsparkapplications"],
+        },
+        {
+            "verbs": ["get"],
+            "apiGroups": ["sparkoperator.k8s.io"],
+            "resources": ["sparkapplications/status", "scheduledsparkapplications/status"],
+        },
+        {
+            # A ClusterRole because the Spark driver starts executors in any namespace it is
+            # given: the reach the ownership rules flag.
+            "verbs": ["create", "delete", "deletecollection", "get", "list", "patch", "watch"],
+            "apiGroups": [""],
+            "resources": ["configmaps", "persistentvolumeclaims", "pods", "services"],
+        },
+    ]
+    applied = {
+        "apiVersion": f"{CLUSTER_ROLE[0]}/v1",
+        "kind": CLUSTER_ROLE[1],
+        "metadata": {"annotations": tracking, "labels": role_labels, "name": role_name},
+        "rules": rules,
+    }
+    last_applied = {"kubectl.kubernetes.io/last-applied-configuration": _last_applied(applied)}
+    role: Obj = {
+        "apiVersion": applied["apiVersion"],
+        "kind": CLUSTER_ROLE[1],
+        "metadata": meta(
+            CLUSTER_ROLE[1],
+            role_name,
+            None,
+            clock.ago(days=88),  # with the data-platform Application
+            labels=role_labels,
+            annotations={**last_applied, **tracking},
+        ),
+        "rules": rules,
+    }
+    role["metadata"]["managedFields"] = [
+        field_write(
+            "argocd-controller",
+            "Update",
+            applied["apiVersion"],
+            clock.ago(days=2),
+            fields_v1(
+                {
+                    "metadata.annotations": (*last_applied, *tracking),
+                    "metadata.labels": tuple(role_labels),
+                    "rules": (),
+                },
+                update=True,
+            ),
+        )
+    ]
+    return [configmap, role]
+
+
 def _namespaces(clock: Clock) -> list[Obj]:
     out = [
         namespace(
@@ -2443,6 +2643,7 @@ def build_platform(now: datetime | None = None) -> list[dict[str, Any]]:
     _bigbang(clock, objects)
     _platform_workloads(clock, objects)
     _argocd(clock, objects)
+    objects.extend(_contested_objects(clock))
     objects.extend(_monitors())
     objects.extend(_events(clock, objects))
     return objects

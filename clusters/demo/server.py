@@ -7,6 +7,10 @@ status subresources, delete with finalizers. Error answers copy the Status bodie
 server (``shared/reference/apiserver/*.json``) because client code branches on ``reason`` and
 ``code``, and a 404 for an API group that is not installed is the plain-text page, not a Status.
 
+``metadata.managedFields`` is stored and served as written (``DemoCluster.apply`` keeps it exactly;
+an HTTP write without it keeps the stored entries, as the field manager does). The demo never
+records field managers itself: an object nobody gave managedFields has none.
+
 ``DemoCluster.set_fault`` makes chosen requests fail (any status with its real Status body,
 Retry-After, delays, truncated bodies) for reliability tests.
 
@@ -388,6 +392,31 @@ def decode_continue(token: str) -> tuple[str, int]:
     if not isinstance(start, str) or not start:
         raise ValueError(f"{prefix}: encoded start key empty (version meta.k8s.io/v1)")
     return start, rv
+
+
+# --- managedFields -------------------------------------------------------------------------------
+
+
+def _resets_managed_fields(value: Any) -> bool:
+    # ``[{}]`` is the documented way for a client to clear managedFields.
+    return isinstance(value, list) and bool(value) and all(entry == {} for entry in value)
+
+
+def carry_managed_fields(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
+    """``new`` with the managedFields the API server's field manager would keep for it.
+
+    A request without managedFields (or with an empty list) keeps the stored entries, so a client
+    that does not know the field never erases the record of who wrote what; ``[{}]`` clears them;
+    any other list replaces them.
+    """
+    meta = dict(new.get("metadata") or {})
+    given = meta.get("managedFields")
+    stored = (old or {}).get("metadata", {}).get("managedFields")
+    if _resets_managed_fields(given) or (not given and not stored):
+        meta.pop("managedFields", None)
+    elif not given:
+        meta["managedFields"] = stored
+    return {**new, "metadata": meta}
 
 
 # --- patches -------------------------------------------------------------------------------------
@@ -996,7 +1025,7 @@ class _Handler(BaseHTTPRequestHandler):
             meta.pop(server_owned, None)
         if res.namespaced and cluster.store.get("", "Namespace", "", route.namespace or "") is None:
             raise ApiError(namespace_not_found(route.namespace or ""))
-        obj = cluster._admit(res, obj)
+        obj = cluster._admit(res, carry_managed_fields(None, obj))
         try:
             return cluster.store.create(obj, cluster._semantics(res))
         except AlreadyExistsError as exc:
@@ -1058,7 +1087,7 @@ class _Handler(BaseHTTPRequestHandler):
                     new = {k: v for k, v in new.items() if k != "status"}
                     if "status" in old:
                         new["status"] = old["status"]
-            return cluster._admit(res, new)
+            return cluster._admit(res, carry_managed_fields(old, new))
 
         try:
             return cluster.store.update(key, apply, cluster._semantics(res), expect_rv)
@@ -1437,7 +1466,11 @@ class DemoCluster:
         return resource
 
     def apply(self, obj: dict[str, Any]) -> dict[str, Any]:
-        """Create or replace ``obj`` (status included), as a controller and the API server would."""
+        """Create or replace ``obj`` (status included), as a controller and the API server would.
+
+        ``metadata.managedFields`` is stored exactly as given (absent stays absent): the scenario
+        states what the controllers' writes recorded; the demo records none of its own.
+        """
         resource = self.discovery.for_object(obj)
         if resource is None:
             raise KeyError(

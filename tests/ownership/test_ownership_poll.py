@@ -189,3 +189,35 @@ def test_a_broken_boundaries_file_falls_back_to_the_default_and_says_why(
     report = OwnershipReport.objects.get(cluster=cluster)
     assert message in report.boundaries_error and "ADR-003 default" in report.boundaries_error
     assert Violation.objects.filter(code="TW006").exists(), "the default boundaries applied"
+
+
+def test_who_last_wrote_a_contested_object_is_read_from_the_live_object(polled, client, settings):
+    from clusters.models import LastWriter
+
+    (writer,) = LastWriter.objects.filter(cluster=polled)
+    assert writer.resource == "/ConfigMap:monitoring/grafana-dashboard-portfolio"
+    assert writer.tool == "argocd" and writer.manager == "argocd-controller"
+    assert writer.error == "" and "Argo CD" in writer.explanation and writer.written_at
+
+    settings.TIDEWATCH_ANONYMOUS_READ = True
+    html = client.get("/ownership?code=TW002").content.decode()
+    assert "Last writer:" in html and "argocd-controller" in html
+
+
+def test_the_last_writer_check_is_rate_limited(polled, demo):
+    from clusters.models import LastWriter
+
+    checked = LastWriter.objects.get().checked_at
+    fault = demo.set_fault("/configmaps/grafana-dashboard-portfolio", status=500)
+    poll_cluster(polled)
+    assert fault.hits == 0, "read again within the interval"
+    assert LastWriter.objects.get().checked_at == checked
+
+
+def test_a_forbidden_live_read_is_recorded_not_fatal(demo, demo_cluster):
+    from clusters.models import LastWriter
+
+    demo.set_fault("/configmaps/grafana-dashboard-portfolio", status=403)
+    run = poll_cluster(demo_cluster)
+    assert run.ok
+    assert LastWriter.objects.get().error.startswith("Forbidden")
