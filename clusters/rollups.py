@@ -92,9 +92,14 @@ def _rollup(
         state = worst["status"] if worst["status"] != Status.HEALTHY else worst["sync"]
         what = worst["message"] or worst["reason"] or state
         headline = f"{worst['kind']} {worst['namespace']}/{worst['name']} is {state}: {what}"
-    reasons = sorted(
-        {stale[(o["group"], o["kind"])] for o in members if (o["group"], o["kind"]) in stale}
-    )
+    # One line per distinct failure, naming every kind it hides: an unreachable cluster makes
+    # every kind fail with the same sentence, which must not repeat once per kind.
+    failing: dict[str, set[str]] = defaultdict(set)
+    for obj in members:
+        reason = stale.get((obj["group"], obj["kind"]))
+        if reason:
+            failing[reason].add(obj["kind"])
+    reasons = sorted(f"{', '.join(sorted(kinds))}: {why}" for why, kinds in failing.items())
     return NamespaceRollup(
         cluster=cluster,
         namespace=namespace,
@@ -123,7 +128,7 @@ def _severity(obj: dict[str, Any]) -> tuple[int, int]:
 
 def _stale_reasons_by_kind(cluster: Cluster) -> dict[tuple[str, str], str]:
     return {
-        (state.group, state.kind): f"{state.kind}: {state.reason} — {state.error}"
+        (state.group, state.kind): f"{state.reason} — {state.error}"
         for state in KindState.objects.filter(cluster=cluster, state=KindState.ERROR)
     }
 

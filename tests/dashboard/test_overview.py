@@ -131,3 +131,13 @@ def test_a_refresh_after_a_change_renders_with_a_new_token(client, polled, demo)
     html = changed.content.decode()
     assert f"?since={token}" not in html
     assert 'data-namespace="sandbox" data-status="Degraded"' in html
+
+
+def test_an_unreachable_cluster_gives_one_stale_line_per_row_not_one_per_kind(polled, demo):
+    from clusters.models import NamespaceRollup
+
+    demo.stop()
+    poll_cluster(polled)
+
+    (line,) = NamespaceRollup.objects.get(namespace="bigbang").stale_reasons
+    assert "GitRepository" in line and "HelmRelease" in line and "Unreachable" in line
