@@ -386,7 +386,7 @@ def _row_from_record(
         status_rank=status_rank(record.status),
         sync=record.sync.value,
         reason=record.reason[:200],
-        message=record.message,
+        message=_capped(record.message),
         applied_revision=record.applied_revision[:500],
         attempted_revision=record.attempted_revision[:500],
         revisions=record.revisions,
@@ -443,6 +443,17 @@ def _transition(
         to_value=new[:500],
         message=obj.message[:2000],
     )
+
+
+# A controller can write megabytes into a message (a whole rendered manifest in an error): keep
+# enough for a human and say that the rest was cut.
+MESSAGE_LIMIT = 32_000
+
+
+def _capped(message: str) -> str:
+    if len(message) <= MESSAGE_LIMIT:
+        return message
+    return f"{message[:MESSAGE_LIMIT]}… [truncated by Tidewatch: {len(message):,} characters]"
 
 
 def _key_of(item: dict[str, Any]) -> tuple[str, str] | None:

@@ -332,3 +332,29 @@ def test_events_about_gitops_objects_are_collected(demo_cluster, demo):
     assert Event.objects.filter(involved_kind="Application", involved_name="data-platform").exists()
     # Only events about GitOps kinds are asked for.
     assert set(Event.objects.values_list("involved_kind", flat=True)) <= set(served_counts())
+
+
+def test_a_huge_condition_message_is_capped_when_stored(demo, demo_cluster):
+    huge = "x" * 32_768  # the CRD's maxLength: a real API server accepts no more
+    demo.patch_status(
+        "kustomize.toolkit.fluxcd.io",
+        "kustomizations",
+        "flux-system",
+        "flux-system",
+        {
+            "conditions": [
+                {
+                    "type": "Ready",
+                    "status": "False",
+                    "reason": "BuildFailed",
+                    "message": huge,
+                    "lastTransitionTime": "2026-11-26T10:00:00Z",
+                    "observedGeneration": 1,
+                }
+            ]
+        },
+    )
+    poll_cluster(demo_cluster)
+    stored = get("Kustomization", "flux-system", "flux-system")
+    assert 32_000 < len(stored.message) < 32_100
+    assert stored.message.endswith("[truncated by Tidewatch: 32,768 characters]")
