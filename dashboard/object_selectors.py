@@ -60,7 +60,7 @@ RELATED_LIMIT = 500
 STRIP_LIMIT = 20_000
 # Display limits: longer text is cut with the full text in a <details>.
 MESSAGE_LIMIT = 2_000
-CELL_LIMIT = 400
+CELL_LIMIT = 300
 RAW_YAML_LIMIT = 400_000
 
 UNHEALTHY = (Status.DEGRADED.value, Status.MISSING.value, Status.UNKNOWN.value)
@@ -82,11 +82,6 @@ class Badge:
 def status_like_badge(text: str, status: str) -> Badge:
     """A badge that reads ``text`` but looks like the palette's ``status``."""
     icon, tone = STATUS_STYLE.get(status, ("–", "muted"))
-    return Badge(icon, tone, text)
-
-
-def sync_like_badge(text: str, sync: str) -> Badge:
-    icon, tone = SYNC_STYLE.get(sync, ("–", "muted"))
     return Badge(icon, tone, text)
 
 
@@ -263,7 +258,6 @@ class ObjectPage:
     strips: list[history.Strip]
     raw_yaml: str
     raw_truncated: bool
-    now: datetime
 
     # -- what the header says ------------------------------------------------------------------
 
@@ -288,8 +282,14 @@ class ObjectPage:
 
     @property
     def applied_differs(self) -> bool:
+        """The last attempt did not land. Only said when the tool says OutOfSync: a multi-source
+        Argo CD app names its revisions differently in the two places while in sync."""
         obj = self.obj
-        return bool(obj.attempted_revision) and obj.applied_revision != obj.attempted_revision
+        return (
+            obj.sync == Sync.OUT_OF_SYNC
+            and bool(obj.attempted_revision)
+            and obj.applied_revision != obj.attempted_revision
+        )
 
     @property
     def related_count(self) -> int:
@@ -349,7 +349,6 @@ def object_page(cluster: str, kind: str, namespace: str, name: str) -> ObjectPag
         strips=history.build_strips(strip_changes(obj, now), now),
         raw_yaml=raw_yaml,
         raw_truncated=raw_truncated,
-        now=now,
     )
 
 
@@ -657,7 +656,7 @@ def application_facts(obj: GitOpsObject) -> list[tuple[str, str]]:
     facts.append(("Source type", ", ".join(str(t) for t in types if t)))
     facts.append(
         (
-            "Health / sync (as Argo CD wrote them)",
+            "Health / sync as written",
             f"{details.get('healthStatus') or '–'} / {details.get('syncStatus') or '–'}",
         )
     )

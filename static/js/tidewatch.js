@@ -9,3 +9,20 @@ document.addEventListener("keydown", (event) => {
   if (box) box.focus();
   else window.location.href = "/search";
 });
+
+// A refreshed part keeps the <details data-key> blocks the reader opened: without this every
+// HTMX refresh would snap them shut. (Here, not in hx-on attributes: no inline script.)
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const target = event.detail.target;
+  if (!(target instanceof HTMLElement) || !target.hasAttribute("data-keep-open")) return;
+  const open = Array.from(target.querySelectorAll("details[open][data-key]"), (d) => d.dataset.key);
+  target.dataset.open = JSON.stringify(open);
+});
+document.addEventListener("htmx:afterSwap", (event) => {
+  const target = event.detail.target;
+  if (!(target instanceof HTMLElement) || !target.hasAttribute("data-keep-open")) return;
+  const open = JSON.parse(target.dataset.open || "[]");
+  target.querySelectorAll("details[data-key]").forEach((d) => {
+    if (open.includes(d.dataset.key)) d.open = true;
+  });
+});
