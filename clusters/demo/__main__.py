@@ -1,10 +1,13 @@
 """Run the demo cluster.
 
     python -m clusters.demo --port 8001 --kubeconfig var/demo-kubeconfig.yaml [--host 127.0.0.1]
-        [--tls]
+        [--tls] [--timeline [--step-seconds 15]]
 
 Serves the ADR-003 platform scenario until SIGINT/SIGTERM and writes a kubeconfig (context
 ``demo``) that the dashboard, kubectl and the ``kubernetes`` client can use unchanged.
+
+``--timeline`` plays the scripted episodes of ``clusters.demo.timeline`` (failures that heal, one
+step every ``--step-seconds``) so whatever polls the cluster sees it move; each step is logged.
 
 ``--tls`` makes a fresh throwaway PKI in ``demo-pki/`` next to the kubeconfig and serves HTTPS;
 the kubeconfig then trusts that CA. The PKI's client certificate (CN=tidewatch) is accepted in
@@ -14,6 +17,7 @@ place of the token.
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import sys
 import threading
@@ -22,6 +26,7 @@ from pathlib import Path
 
 from clusters.demo.kubeconfig import write_kubeconfig
 from clusters.demo.server import DemoCluster, TlsConfig
+from clusters.demo.timeline import DEFAULT_STEP_SECONDS, Timeline, positive_seconds
 from clusters.demo.tls import PkiError, make_test_pki
 
 
@@ -44,6 +49,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--tls",
         action="store_true",
         help="serve HTTPS with a throwaway CA made in demo-pki/ next to the kubeconfig",
+    )
+    parser.add_argument(
+        "--timeline",
+        action="store_true",
+        help="play scripted failures that heal (HelmRelease, Application, Kustomization, source)",
+    )
+    parser.add_argument(
+        "--step-seconds",
+        type=positive_seconds,
+        default=DEFAULT_STEP_SECONDS,
+        help=f"seconds between timeline steps (default {DEFAULT_STEP_SECONDS:g})",
     )
     return parser.parse_args(argv)
 
@@ -75,9 +91,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     print(f"demo cluster serving {url} (kubeconfig {path}, context {args.context})", flush=True)
+    timeline = None
+    if args.timeline:
+        # The timeline reports each step through logging; nothing else configures it here.
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+        timeline = Timeline(cluster, step_seconds=args.step_seconds)
+        timeline.start()
+        print(f"demo timeline: one step every {args.step_seconds:g}s", flush=True)
     try:
         stop.wait()
     finally:
+        if timeline is not None:
+            timeline.stop()
         cluster.stop()
     return 0
 

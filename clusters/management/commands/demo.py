@@ -22,6 +22,7 @@ from django.core.wsgi import get_wsgi_application
 
 from clusters.demo.kubeconfig import write_kubeconfig
 from clusters.demo.server import DemoCluster
+from clusters.demo.timeline import DEFAULT_STEP_SECONDS, Timeline, positive_seconds
 from clusters.poller import run_poller
 
 DEMO_TOKEN = "demo-token"
@@ -35,6 +36,17 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--cluster-port", type=int, default=0, help="demo API port (0: any)")
         parser.add_argument("--poll-interval", type=int, default=10)
+        parser.add_argument(
+            "--step-seconds",
+            type=positive_seconds,
+            default=DEFAULT_STEP_SECONDS,
+            help="seconds between steps of the scripted timeline",
+        )
+        parser.add_argument(
+            "--no-timeline",
+            action="store_true",
+            help="serve the scenario as built, without the scripted failures that heal",
+        )
 
     def handle(self, *args: object, **options: object) -> None:
         var = Path(settings.VAR_DIR)
@@ -69,6 +81,10 @@ class Command(BaseCommand):
             daemon=True,
         )
         poller.start()
+        timeline = None
+        if not options["no_timeline"]:
+            timeline = Timeline(cluster, step_seconds=float(options["step_seconds"]))
+            timeline.start()
 
         def terminate(signum: int, frame: FrameType | None) -> None:
             raise KeyboardInterrupt
@@ -76,6 +92,8 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, terminate)
         host, port = str(options["host"]), int(options["port"])
         self.stdout.write(f"demo cluster API on {url} (kubeconfig {kubeconfig})")
+        if timeline is not None:
+            self.stdout.write(f"demo timeline: one step every {timeline.step_seconds:g}s")
         self.stdout.write(f"Tidewatch on http://{host}:{port}/  — Ctrl-C to stop", ending="\n")
         self.stdout.flush()
         try:
@@ -84,6 +102,8 @@ class Command(BaseCommand):
             pass
         finally:
             stop.set()
+            if timeline is not None:
+                timeline.stop()
             poller.join(timeout=10)
             cluster.stop()
             self.stdout.write("stopped")
