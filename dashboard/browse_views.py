@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET
 
 from clusters.status.vocabulary import STATUS_ORDER, Sync
 from dashboard import selectors
+from dashboard.changes import change_token, unchanged
 from dashboard.views import HtmxHttpRequest
 
 TOOLS = (("flux", "Flux CD"), ("argocd", "Argo CD"))
@@ -17,6 +18,9 @@ FILTERS = ("cluster", "tool", "kind", "namespace", "status", "sync")
 
 @require_GET
 def namespace_page(request: HtmxHttpRequest, cluster: str, namespace: str) -> HttpResponse:
+    token = change_token()
+    if unchanged(request, token):
+        return HttpResponse(status=204)
     rollup = selectors.namespace_rollup(cluster, namespace)
     if rollup is None:
         raise Http404(f"No namespace {namespace} stored for cluster {cluster}")
@@ -30,6 +34,7 @@ def namespace_page(request: HtmxHttpRequest, cluster: str, namespace: str) -> Ht
         "health": selectors.clusters_with_health(cluster)[0],
         "groups": [g for g in groups if g["objects"]],
         "refresh_seconds": settings.TIDEWATCH_REFRESH_SECONDS,
+        "token": token,
     }
     template = "dashboard/namespace.html"
     if request.htmx:

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from dashboard import object_selectors
+from dashboard.changes import change_token, unchanged
 from dashboard.views import HtmxHttpRequest
 
 TEMPLATE = "dashboard/object.html"
@@ -26,8 +27,12 @@ def object_url(cluster_name: str, kind: str, namespace: str, name: str) -> str:
 def object_page(
     request: HtmxHttpRequest, cluster: str, kind: str, namespace: str, name: str
 ) -> HttpResponse:
+    token = change_token()
+    if unchanged(request, token):
+        return HttpResponse(status=204)
     page = object_selectors.object_page(cluster, kind, namespace, name)
     context = {
+        "token": token,
         "page": page,
         "refresh_seconds": settings.TIDEWATCH_REFRESH_SECONDS,
         "self_url": request.path,

@@ -8,8 +8,8 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from django_htmx.middleware import HtmxDetails
 
-from dashboard import selectors
-from dashboard.changes import overview_token
+from dashboard import health, selectors
+from dashboard.changes import change_token, unchanged
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -19,8 +19,8 @@ class HtmxHttpRequest(HttpRequest):
 @require_GET
 def overview(request: HtmxHttpRequest) -> HttpResponse:
     cluster = request.GET.get("cluster") or None
-    token = overview_token(cluster)
-    if request.htmx and request.GET.get("since") == token:
+    token = change_token()
+    if unchanged(request, token):
         return HttpResponse(status=204)  # htmx leaves the page as it is
     rows = list(selectors.namespace_rows(cluster))
     context = {
@@ -40,4 +40,23 @@ def overview(request: HtmxHttpRequest) -> HttpResponse:
 
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness: the process answers. Touches nothing else, so a database outage does not get
+    every pod restarted."""
     return JsonResponse({"status": "ok"})
+
+
+@require_GET
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Readiness (dashboard/health.py): 200 when every check passes, 503 naming the failed ones.
+    ``?checks=database,broker`` runs only those (the web pods' probe: see deploy/kubernetes)."""
+    only = None
+    if request.GET.get("checks"):
+        only = {name.strip() for name in request.GET["checks"].split(",") if name.strip()}
+        unknown = sorted(only - set(health.CHECKS))
+        if unknown:
+            known = ", ".join(health.CHECKS)
+            return JsonResponse(
+                {"error": f"unknown checks {', '.join(unknown)}; known: {known}"}, status=400
+            )
+    ok, body = health.readiness(only)
+    return JsonResponse(body, status=200 if ok else 503)

@@ -82,3 +82,35 @@ def test_query_count_does_not_grow(client, polled, demo, url, django_assert_num_
     poll_cluster(polled)
     with django_assert_num_queries(len(small.captured_queries)):
         client.get(url)
+
+
+@pytest.mark.parametrize("url", ["/n/demo/gitlab", "/o/demo/HelmRelease/bigbang/gitlab"])
+def test_idle_refreshes_of_namespace_and_object_pages_answer_204(client, polled, demo, url):
+    import re
+
+    html = client.get(url, headers={"HX-Request": "true"}).content.decode()
+    token = re.search(r'(?:since=|name="since" value=")([0-9a-f]{16})', html).group(1)
+
+    assert client.get(f"{url}?since={token}", headers={"HX-Request": "true"}).status_code == 204
+
+    demo.patch_status(
+        "helm.toolkit.fluxcd.io",
+        "helmreleases",
+        "bigbang",
+        "gitlab",
+        {
+            "conditions": [
+                {
+                    "type": "Ready",
+                    "status": "True",
+                    "reason": "UpgradeSucceeded",
+                    "message": "Helm upgrade succeeded",
+                    "observedGeneration": 1,
+                    "lastTransitionTime": "2026-11-26T12:00:00Z",
+                }
+            ]
+        },
+    )
+    poll_cluster(polled)
+    changed = client.get(f"{url}?since={token}", headers={"HX-Request": "true"})
+    assert changed.status_code == 200 and "Healthy" in changed.content.decode()
