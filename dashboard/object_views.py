@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET
 
 from dashboard import object_selectors
 from dashboard.changes import change_token, unchanged
+from dashboard.object_ownership import object_ownership
 from dashboard.views import HtmxHttpRequest
 
 TEMPLATE = "dashboard/object.html"
@@ -33,6 +34,7 @@ def object_page(
     page = object_selectors.object_page(cluster, kind, namespace, name)
     context = {
         "token": token,
+        "ownership": object_ownership(page.obj) if page else None,
         "page": page,
         "refresh_seconds": settings.TIDEWATCH_REFRESH_SECONDS,
         "self_url": request.path,
