@@ -38,6 +38,25 @@ def served_counts() -> Counter:
     )
 
 
+def fail_flux_system_build(demo: DemoCluster, message: str) -> None:
+    """Write status as kustomize-controller does when the build of flux-system fails."""
+    condition = {
+        "type": "Ready",
+        "status": "False",
+        "reason": "BuildFailed",
+        "message": message,
+        "lastTransitionTime": "2026-11-26T10:00:00Z",
+        "observedGeneration": 1,
+    }
+    demo.patch_status(
+        "kustomize.toolkit.fluxcd.io",
+        "kustomizations",
+        "flux-system",
+        "flux-system",
+        {"conditions": [condition]},
+    )
+
+
 def get(kind: str, namespace: str, name: str) -> GitOpsObject:
     return GitOpsObject.objects.get(kind=kind, namespace=namespace, name=name)
 
@@ -104,24 +123,7 @@ def test_an_unchanged_repoll_writes_no_object_rows(demo_cluster, django_assert_m
 
 def test_a_status_change_updates_one_object_and_records_the_transition(demo, demo_cluster):
     poll_cluster(demo_cluster)
-    demo.patch_status(
-        "kustomize.toolkit.fluxcd.io",
-        "kustomizations",
-        "flux-system",
-        "flux-system",
-        {
-            "conditions": [
-                {
-                    "type": "Ready",
-                    "status": "False",
-                    "reason": "BuildFailed",
-                    "message": "kustomize build failed: accumulating resources: missing file",
-                    "lastTransitionTime": "2026-11-26T10:00:00Z",
-                    "observedGeneration": 1,
-                }
-            ]
-        },
-    )
+    fail_flux_system_build(demo, "kustomize build failed: accumulating resources: missing file")
 
     run = poll_cluster(demo_cluster)
 
@@ -336,24 +338,7 @@ def test_events_about_gitops_objects_are_collected(demo_cluster, demo):
 
 def test_a_huge_condition_message_is_capped_when_stored(demo, demo_cluster):
     huge = "x" * 32_768  # the CRD's maxLength: a real API server accepts no more
-    demo.patch_status(
-        "kustomize.toolkit.fluxcd.io",
-        "kustomizations",
-        "flux-system",
-        "flux-system",
-        {
-            "conditions": [
-                {
-                    "type": "Ready",
-                    "status": "False",
-                    "reason": "BuildFailed",
-                    "message": huge,
-                    "lastTransitionTime": "2026-11-26T10:00:00Z",
-                    "observedGeneration": 1,
-                }
-            ]
-        },
-    )
+    fail_flux_system_build(demo, huge)
     poll_cluster(demo_cluster)
     stored = get("Kustomization", "flux-system", "flux-system")
     assert 32_000 < len(stored.message) < 32_100

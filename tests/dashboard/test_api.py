@@ -2,8 +2,6 @@ from __future__ import annotations
 
 import pytest
 
-from clusters.poll import poll_cluster
-
 pytestmark = pytest.mark.django_db
 
 REQUIRED_NAMESPACES = {
@@ -19,13 +17,6 @@ REQUIRED_NAMESPACES = {
     "ai-services",
     "demo-apps",
 }
-
-
-@pytest.fixture
-def polled(demo_cluster, settings):
-    settings.TIDEWATCH_ANONYMOUS_READ = True
-    poll_cluster(demo_cluster)
-    return demo_cluster
 
 
 def test_clusters_lists_the_cluster_with_its_kinds(client, polled):

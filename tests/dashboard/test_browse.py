@@ -7,13 +7,6 @@ from clusters.poll import poll_cluster
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def polled(demo_cluster, settings):
-    settings.TIDEWATCH_ANONYMOUS_READ = True
-    poll_cluster(demo_cluster)
-    return demo_cluster
-
-
 def test_namespace_page_groups_objects_by_tool_problems_first(client, polled):
     html = client.get("/n/demo/istio-system").content.decode()
     flux = html.index('id="tool-flux"')
@@ -71,7 +64,7 @@ def test_query_count_does_not_grow(client, polled, demo, url, django_assert_num_
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from tests.dashboard.test_overview import extra_application
+    from tests.builders import extra_application
 
     with CaptureQueriesContext(connection) as small:
         client.get(url)

@@ -3,15 +3,9 @@ from __future__ import annotations
 import pytest
 
 from clusters.poll import poll_cluster
+from tests.builders import extra_application
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def polled(demo_cluster, settings):
-    settings.TIDEWATCH_ANONYMOUS_READ = True
-    poll_cluster(demo_cluster)
-    return demo_cluster
 
 
 def test_overview_lists_every_namespace_with_owner_and_status(client, polled):
@@ -65,23 +59,6 @@ def test_the_page_never_calls_the_cluster(client, polled, demo):
     demo.stop()  # if a page touched the API it would now fail or hang
     assert client.get("/").status_code == 200
     assert client.get("/api/v1/namespaces").status_code == 200
-
-
-def extra_application(index: int) -> dict:
-    return {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "Application",
-        "metadata": {"name": f"extra-{index}", "namespace": "argocd"},
-        "spec": {
-            "project": "default",
-            "source": {"repoURL": "https://git.example/apps.git", "path": f"apps/{index}"},
-            "destination": {
-                "server": "https://kubernetes.default.svc",
-                "namespace": f"team-{index % 10}",
-            },
-        },
-        "status": {"sync": {"status": "Synced"}, "health": {"status": "Healthy"}},
-    }
 
 
 @pytest.mark.parametrize("url", ["/", "/api/v1/namespaces", "/api/v1/clusters", "/api/v1/objects"])
