@@ -154,13 +154,41 @@ def _monitoring_installed(cluster: Cluster) -> bool | None:
     return None
 
 
-def _contested(report: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Keep the resources a human must look at (claimed twice, or in a violation) and the
-    claim chains they need: the full report of a big cluster is megabytes of the obvious."""
-    resources = [r for r in report["resources"] if len(r["claimed_by"]) > 1 or r.get("violations")]
-    wanted = {c["key"] for r in resources for c in r["claimed_by"]}
-    chains = {k: v for k, v in report["chains"].items() if k in wanted}
-    return resources, chains
+# A namespace deployed into by thousands of Applications needs its summary, not the list.
+DEPLOYERS_KEPT = 10
+
+
+def _persisted(report: own.OwnershipReport) -> dict[str, Any]:
+    """What pages need, serialised directly: the resources a human must look at (claimed twice
+    or in a violation) with their claim chains, and per namespace a bounded deployer list. The
+    full report of a big cluster is megabytes of the obvious and took seconds to serialise."""
+    contested = [r for r in report.resources if len(r.claimed_by) > 1 or r.violations]
+    claimants = {c.key for r in contested for c in r.claimed_by}
+    return {
+        "boundaries": report.boundaries.to_dict(),
+        "violations": [v.to_dict() for v in report.violations],
+        "namespaces": [
+            {
+                "namespace": n.namespace,
+                "exists": n.exists,
+                "declared_owner": n.declared_owner,
+                "home_of": list(n.home_of),
+                "deployed_by": list(n.deployed_by),
+                "deployers": [d.to_dict() for d in n.deployers[:DEPLOYERS_KEPT]],
+                "deployer_count": len(n.deployers),
+                "resident_count": len(n.residents),
+                "summary": n.summary,
+                "violations": [v.to_dict() for v in n.violations],
+            }
+            for n in report.namespaces
+        ],
+        "resources": [r.to_dict() for r in contested],
+        "chains": {
+            key: [link.to_dict() for link in chain]
+            for key, chain in report.chains.items()
+            if key in claimants
+        },
+    }
 
 
 @transaction.atomic
@@ -168,8 +196,7 @@ def _save(
     cluster: Cluster, report: own.OwnershipReport, scorecard: own.Scorecard, error: str
 ) -> OwnershipReport:
     now = timezone.now()
-    data = report.to_dict()
-    resources, chains = _contested(data)
+    data = _persisted(report)
     stored, _ = OwnershipReport.objects.update_or_create(
         cluster=cluster,
         defaults={
@@ -177,8 +204,8 @@ def _save(
             "boundaries": data["boundaries"],
             "boundaries_error": error,
             "namespaces": data["namespaces"],
-            "resources": resources,
-            "chains": chains,
+            "resources": data["resources"],
+            "chains": data["chains"],
             "scorecard": scorecard.to_dict(),
         },
     )

@@ -11,13 +11,23 @@ import logging
 import time
 
 from django.conf import settings
+from django.db.models import Count, Max
 from django.utils import timezone
 from kubernetes.client import ApiClient
 
-from clusters.collect.snapshot import Snapshot, collect_cluster
+from clusters.collect.snapshot import NOT_INSTALLED, OK, Snapshot, collect_cluster
 from clusters.kube import KubeError, Timeouts, build_api_client
 from clusters.lastwriter_check import check_last_writers
-from clusters.models import Cluster, PollRun
+from clusters.models import (
+    Cluster,
+    GitOpsObject,
+    KindState,
+    Monitor,
+    Namespace,
+    OwnershipReport,
+    PollRun,
+    Workload,
+)
 from clusters.ownership_store import refresh_ownership
 from clusters.registry import spec_of
 from clusters.rollups import rebuild_rollups
@@ -37,7 +47,25 @@ def poll_cluster(cluster: Cluster) -> PollRun:
     clock = time.monotonic()
     run = PollRun.objects.create(cluster=cluster, started_at=started)
     Cluster.objects.filter(pk=cluster.pk).update(last_poll_started_at=started)
+    try:
+        return _poll(cluster, run, clock)
+    except Exception as exc:
+        _abandon(run, exc)
+        raise
 
+
+def _abandon(run: PollRun, exc: Exception) -> None:
+    """An unexpected error (a locked database, a bug) ends the poll: the run must not look as if
+    it were still running. Best effort: the database may be what failed."""
+    try:
+        PollRun.objects.filter(pk=run.pk).update(
+            finished_at=timezone.now(), ok=False, error=f"{type(exc).__name__}: {exc}"[:2000]
+        )
+    except Exception:
+        log.exception("poll run %s: could not record its failure", run.pk)
+
+
+def _poll(cluster: Cluster, run: PollRun, clock: float) -> PollRun:
     if cluster.config_error:
         return _fail(cluster, run, "ConfigInvalid", cluster.config_error)
 
@@ -65,6 +93,7 @@ def _store(
 ) -> PollRun:
     """Write what was collected, then derive ownership and roll-ups from the store."""
     now = timezone.now()
+    before = derived_inputs(cluster)
     store_namespaces(cluster, snapshot.namespaces, now)
     for result in snapshot.kinds:
         counts = store_kind(cluster, result, now)
@@ -73,7 +102,9 @@ def _store(
         run.objects_deleted += counts.deleted
     store_workloads(cluster, snapshot.workloads, now)
     store_monitors(cluster, snapshot.monitors, now)
-    store_events(cluster, snapshot.events, now)
+    # Events are listed only for kinds that were listed: a failed kind keeps its objects' Events.
+    unlisted = {result.spec.kind for result in snapshot.kinds if result.state != OK}
+    store_events(cluster, snapshot.events, now, keep_kinds=unlisted)
     extras = [snapshot.namespaces, *snapshot.workloads, *snapshot.monitors, snapshot.events]
     for result in [*snapshot.kinds, *extras]:
         if result is not None and result.error is not None:
@@ -82,9 +113,23 @@ def _store(
                 "message": result.error.message,
             }
             log.warning("cluster %s: %s: %s", cluster.name, result.spec.key, result.error.message)
-    refresh_ownership(cluster)
+    # A kind no longer served while objects of it are stored is stale too (reason NotServed).
+    not_served = KindState.objects.filter(
+        cluster=cluster,
+        state=KindState.ERROR,
+        kind__in=[r.spec.kind for r in snapshot.kinds if r.state == NOT_INSTALLED],
+    )
+    for state in not_served:
+        run.errors[f"{state.group}/{state.kind}"] = {"reason": state.reason, "message": state.error}
+    # Ownership and roll-ups are derived from the store alone: when the poll changed none of
+    # their inputs (the common, idle case) recomputing them would only burn the interval.
+    if (
+        before != derived_inputs(cluster)
+        or not OwnershipReport.objects.filter(cluster=cluster).exists()
+    ):
+        refresh_ownership(cluster)
+        rebuild_rollups(cluster)
     check_last_writers(cluster, api)
-    rebuild_rollups(cluster)
 
     finished = timezone.now()
     run.finished_at, run.ok = finished, not run.errors
@@ -105,6 +150,38 @@ def _store(
         len(run.errors),
     )
     return run
+
+
+def derived_inputs(cluster: Cluster) -> tuple[object, ...]:
+    """A cheap fingerprint of everything ownership analysis and roll-ups read (six small
+    aggregates): objects written or deleted, namespaces, controller workloads and monitors,
+    kind states (staleness), and the declared boundaries."""
+    return (
+        GitOpsObject.objects.filter(cluster=cluster).aggregate(n=Count("id"), at=Max("changed_at")),
+        tuple(
+            Namespace.objects.filter(cluster=cluster)
+            .order_by("name")
+            .values_list("name", flat=True)
+        ),
+        tuple(
+            Workload.objects.filter(cluster=cluster)
+            .order_by("id")
+            .values_list("id", "resource_version")
+        ),
+        tuple(
+            Monitor.objects.filter(cluster=cluster)
+            .order_by("id")
+            .values_list("id", "resource_version")
+        ),
+        tuple(
+            KindState.objects.filter(cluster=cluster)
+            .order_by("id")
+            .values_list("id", "state", "reason", "error")
+        ),
+        tuple(
+            Cluster.objects.filter(pk=cluster.pk).values_list("boundaries", "boundaries_file_error")
+        ),
+    )
 
 
 def _fail(cluster: Cluster, run: PollRun, reason: str, message: str) -> PollRun:

@@ -9,7 +9,7 @@ why (that is what "stale" means on every page).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -371,7 +371,6 @@ def _managed_rows(
 def _row_from_record(
     cluster: Cluster, record: ObjectRecord, raw: dict[str, Any], now: datetime
 ) -> GitOpsObject:
-    data = record.to_dict()
     return GitOpsObject(
         cluster=cluster,
         tool=record.tool,
@@ -395,10 +394,12 @@ def _row_from_record(
         last_transition_time=parse_time(record.last_transition_time),
         last_reconcile_time=parse_time(record.last_reconcile_time),
         target_namespaces=sorted(set(record.target_namespaces)),
-        dependencies=data["dependencies"],
-        conditions=data["conditions"],
-        details=record.details,
-        raw=raw,
+        dependencies=[asdict(d) for d in record.dependencies],
+        # Condition messages, details (Argo CD operation messages ...) and the raw copy can hold
+        # the same megabyte message: capped alike, so no page or row carries it whole.
+        conditions=_capped_strings([asdict(c) for c in record.conditions]),
+        details=_capped_strings(record.details),
+        raw=_capped_strings(raw),
         changed_at=now,
     )
 
@@ -419,10 +420,11 @@ def _transitions(
 
 
 def _appearance(cluster: Cluster, obj: GitOpsObject, now: datetime) -> list[StatusTransition]:
+    # Presence and status shape the history strip; the first sync value is on the object itself
+    # (a row per new object less matters on a first poll of 20,000 objects).
     return [
         _transition(cluster, obj, now, StatusTransition.PRESENCE, "", PRESENT),
         _transition(cluster, obj, now, StatusTransition.STATUS, "", obj.status),
-        _transition(cluster, obj, now, StatusTransition.SYNC, "", obj.sync),
     ]
 
 
@@ -454,6 +456,17 @@ def _capped(message: str) -> str:
     if len(message) <= MESSAGE_LIMIT:
         return message
     return f"{message[:MESSAGE_LIMIT]}… [truncated by Tidewatch: {len(message):,} characters]"
+
+
+def _capped_strings(value: Any) -> Any:
+    """``value`` with every string longer than MESSAGE_LIMIT capped, at any depth."""
+    if isinstance(value, str):
+        return _capped(value)
+    if isinstance(value, dict):
+        return {key: _capped_strings(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_capped_strings(item) for item in value]
+    return value
 
 
 def _key_of(item: dict[str, Any]) -> tuple[str, str] | None:

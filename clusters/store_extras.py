@@ -6,7 +6,7 @@ They are a few dozen rows per cluster, so a changed list is replaced whole; an u
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -104,20 +104,31 @@ def _monitor_fields(item: dict[str, Any]) -> dict[str, Any]:
 EVENTS_PER_OBJECT = 20
 
 
-def store_events(cluster: Cluster, result: KindResult | None, now: datetime) -> None:
+def store_events(
+    cluster: Cluster,
+    result: KindResult | None,
+    now: datetime,
+    keep_kinds: Collection[str] = (),
+) -> None:
+    """Replace the cluster's Events with those listed, except the Events about ``keep_kinds``:
+    kinds whose own list failed this poll were not asked about, and their stale objects keep
+    the Events they had."""
     if result is None:
         return
     if result.state == ERROR:
         mark_kind_failed(cluster, result, now)
         return
     rows = [_event_fields(item) for item in result.items]
-    rows = [row for row in rows if row["uid"] and row["involved_name"]]
+    rows = [
+        r for r in rows if r["uid"] and r["involved_name"] and r["involved_kind"] not in keep_kinds
+    ]
     rows = _bounded(rows)
     wanted = {(r["uid"], r["resource_version"]) for r in rows}
-    current = set(Event.objects.filter(cluster=cluster).values_list("uid", "resource_version"))
+    replaced = Event.objects.filter(cluster=cluster).exclude(involved_kind__in=keep_kinds)
+    current = set(replaced.values_list("uid", "resource_version"))
     if wanted != current:
         with transaction.atomic():
-            Event.objects.filter(cluster=cluster).delete()
+            replaced.delete()
             Event.objects.bulk_create(Event(cluster=cluster, **row) for row in rows)
     set_kind_ok(cluster, result, now, len(rows))
 

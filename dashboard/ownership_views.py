@@ -51,7 +51,7 @@ def _namespaces(report: OwnershipReport, tool: str | None, code: str | None) -> 
             continue
         if code and code.upper() not in codes:
             continue
-        if not (item.get("deployers") or item.get("residents") or item.get("declared_owner")):
+        if not (item.get("deployers") or item.get("resident_count") or item.get("declared_owner")):
             continue  # kube-system & co: nothing declared, nothing deployed, nothing to say
         result.append({**item, "codes": codes})
     return result

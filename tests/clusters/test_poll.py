@@ -343,3 +343,19 @@ def test_a_huge_condition_message_is_capped_when_stored(demo, demo_cluster):
     stored = get("Kustomization", "flux-system", "flux-system")
     assert 32_000 < len(stored.message) < 32_100
     assert stored.message.endswith("[truncated by Tidewatch: 32,768 characters]")
+
+
+def test_an_unchanged_repoll_does_not_recompute_ownership_or_rollups(demo, demo_cluster):
+    from clusters.models import NamespaceRollup, OwnershipReport
+
+    poll_cluster(demo_cluster)
+    computed = OwnershipReport.objects.get().computed_at
+    rollups = set(NamespaceRollup.objects.values_list("namespace", "updated_at"))
+
+    poll_cluster(demo_cluster)
+    assert OwnershipReport.objects.get().computed_at == computed
+    assert set(NamespaceRollup.objects.values_list("namespace", "updated_at")) == rollups
+
+    demo.delete("argoproj.io", "applications", "argocd", "sandbox-experiments")
+    poll_cluster(demo_cluster)
+    assert OwnershipReport.objects.get().computed_at > computed, "a real change recomputes"

@@ -166,7 +166,7 @@ def test_a_transition_after_a_change_shows_in_the_history(client, polled, demo):
         strip = strip[: strip.index("</svg>")]
         assert 'data-status="Degraded"' in strip and "<title>Degraded:" in strip
         assert 'role="img"' in strip and "Degraded" in strip[: strip.index("<rect")]
-    assert "newest first, 4 stored" in history  # appearance (3) + the change
+    assert "newest first, 3 stored" in history  # appearance (presence, status) + the change
 
 
 def test_an_object_that_is_not_stored_is_a_helpful_404(client, polled, demo):
