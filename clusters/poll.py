@@ -7,15 +7,19 @@ Network I/O happens first and entirely outside database transactions.
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 
 from django.conf import settings
 from django.db.models import Count, Max
 from django.utils import timezone
 from kubernetes.client import ApiClient
 
-from clusters.collect.snapshot import NOT_INSTALLED, OK, Snapshot, collect_cluster
+from clusters.collect.snapshot import NOT_INSTALLED, OK, KindResult, Snapshot, collect_cluster
 from clusters.kube import KubeError, Timeouts, build_api_client
 from clusters.lastwriter_check import check_last_writers
 from clusters.models import (
@@ -73,33 +77,63 @@ def _poll(cluster: Cluster, run: PollRun, clock: float) -> PollRun:
         api = build_api_client(spec_of(cluster))
     except KubeError as exc:
         return _fail(cluster, run, exc.reason, exc.message)
-    try:
-        snapshot = collect_cluster(
-            api,
-            page_size=settings.TIDEWATCH_LIST_PAGE_SIZE,
-            timeouts=Timeouts(settings.TIDEWATCH_CONNECT_TIMEOUT, settings.TIDEWATCH_READ_TIMEOUT),
-        )
-    except KubeError as exc:
-        api.close()
-        return _fail(cluster, run, exc.reason, exc.message)
-    try:
-        return _store(cluster, run, snapshot, api, clock)
-    finally:
-        api.close()
-
-
-def _store(
-    cluster: Cluster, run: PollRun, snapshot: Snapshot, api: ApiClient, clock: float
-) -> PollRun:
-    """Write what was collected, then derive ownership and roll-ups from the store."""
-    now = timezone.now()
     before = derived_inputs(cluster)
-    store_namespaces(cluster, snapshot.namespaces, now)
-    for result in snapshot.kinds:
+    now = timezone.now()
+
+    def store_now(result: KindResult) -> None:
+        # Each kind is written as soon as its list is complete (its own short transactions,
+        # never across network I/O) and its raw objects are released before the next list.
         counts = store_kind(cluster, result, now)
         run.counts[result.spec.key] = counts.as_dict()
         run.objects_written += counts.written
         run.objects_deleted += counts.deleted
+        result.items = []
+
+    with _gc_paused():
+        try:
+            snapshot = collect_cluster(
+                api,
+                page_size=settings.TIDEWATCH_LIST_PAGE_SIZE,
+                timeouts=Timeouts(
+                    settings.TIDEWATCH_CONNECT_TIMEOUT, settings.TIDEWATCH_READ_TIMEOUT
+                ),
+                on_kind=store_now,
+            )
+        except KubeError as exc:
+            api.close()
+            return _fail(cluster, run, exc.reason, exc.message)
+        try:
+            return _store(cluster, run, snapshot, api, clock, before, now)
+        finally:
+            api.close()
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Parsed JSON is acyclic; the cyclic collector only re-walks an ever larger heap while
+    lists arrive (a third of the collect time at 20,000 objects). Reference counting still
+    frees everything; the collector runs again when the poll is over."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _store(
+    cluster: Cluster,
+    run: PollRun,
+    snapshot: Snapshot,
+    api: ApiClient,
+    clock: float,
+    before: tuple[object, ...],
+    now: datetime,
+) -> PollRun:
+    """Write the rest of what was collected (the GitOps kinds are already stored), then derive
+    ownership and roll-ups from the store."""
+    store_namespaces(cluster, snapshot.namespaces, now)
     store_workloads(cluster, snapshot.workloads, now)
     store_monitors(cluster, snapshot.monitors, now)
     # Events are listed only for kinds that were listed: a failed kind keeps its objects' Events.

@@ -33,6 +33,7 @@ from clusters.status.normalize import normalize, strip_managed_fields
 from clusters.status.record import ObjectRecord
 
 BATCH = 500
+CHUNK = 1000
 PRESENT = "Present"
 DELETED = "Deleted"
 
@@ -255,8 +256,7 @@ def _upsert_objects(
         )
     }
     # Normalize only what changed: the unchanged re-poll is the common case.
-    fresh: dict[tuple[str, str], ObjectRecord] = {}
-    raws: dict[tuple[str, str], dict[str, Any]] = {}
+    changed: list[tuple[tuple[str, str], dict[str, Any]]] = []
     seen: set[tuple[str, str]] = set()
     for item in items:
         key = _key_of(item)
@@ -266,15 +266,38 @@ def _upsert_objects(
         row = existing.get(key)
         if row is not None and row["resource_version"] == _resource_version(item) != "":
             continue
+        changed.append((key, item))
+
+    # In chunks, each its own short transaction: a first poll of 10,000 Applications then holds
+    # a thousand records and model instances at a time, not ten thousand.
+    for start in range(0, len(changed), CHUNK):
+        created, updated = _write_chunk(
+            cluster, spec, changed[start : start + CHUNK], existing, now
+        )
+        counts.created += created
+        counts.updated += updated
+    gone = [row for key, row in existing.items() if key not in seen]
+    if gone:
+        _delete_gone(cluster, spec, gone, now)
+        counts.deleted = len(gone)
+    return counts
+
+
+def _write_chunk(
+    cluster: Cluster,
+    spec: KindSpec,
+    chunk: Sequence[tuple[tuple[str, str], dict[str, Any]]],
+    existing: dict[tuple[str, str], dict[str, Any]],
+    now: datetime,
+) -> tuple[int, int]:
+    fresh: dict[tuple[str, str], ObjectRecord] = {}
+    raws: dict[tuple[str, str], dict[str, Any]] = {}
+    for key, item in chunk:
         record = normalize(item)
         # Identity comes from the list we asked for, whatever the object claims.
         record.tool, record.group, record.kind = spec.tool, spec.group, spec.kind
         fresh[key] = record
         raws[key] = strip_managed_fields(item)
-
-    gone = [row for key, row in existing.items() if key not in seen]
-    if not fresh and not gone:
-        return counts
 
     with transaction.atomic():
         transitions: list[StatusTransition] = []
@@ -325,9 +348,16 @@ def _upsert_objects(
             ),
             batch_size=BATCH,
         )
+        StatusTransition.objects.bulk_create(transitions, batch_size=BATCH)
+    return len(new_rows), len(changed_rows)
 
-        for row in gone:
-            transitions.append(
+
+def _delete_gone(
+    cluster: Cluster, spec: KindSpec, gone: list[dict[str, Any]], now: datetime
+) -> None:
+    with transaction.atomic():
+        StatusTransition.objects.bulk_create(
+            (
                 StatusTransition(
                     cluster=cluster,
                     obj=None,
@@ -342,12 +372,11 @@ def _upsert_objects(
                     to_value=DELETED,
                     message="no longer in the cluster",
                 )
-            )
+                for row in gone
+            ),
+            batch_size=BATCH,
+        )
         GitOpsObject.objects.filter(id__in=[row["id"] for row in gone]).delete()
-        StatusTransition.objects.bulk_create(transitions, batch_size=BATCH)
-
-    counts.created, counts.updated, counts.deleted = len(new_rows), len(changed_rows), len(gone)
-    return counts
 
 
 def _managed_rows(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +35,8 @@ class KindResult:
     served: ServedKind | None = None
     items: list[dict[str, Any]] = field(default_factory=list)
     error: KubeError | None = None
+    # How many items the list returned; stays when a consumer releases ``items`` early.
+    count: int = 0
 
 
 @dataclass
@@ -52,22 +55,32 @@ def collect_cluster(
     kinds: tuple[KindSpec, ...] = GITOPS_KINDS,
     page_size: int = 500,
     timeouts: Timeouts = DEFAULT_TIMEOUTS,
+    on_kind: Callable[[KindResult], None] | None = None,
 ) -> Snapshot:
     """List every wanted kind. Raises KubeError only when discovery itself fails (the cluster
-    cannot be asked at all); a failure listing one kind is recorded on that kind."""
+    cannot be asked at all); a failure listing one kind is recorded on that kind.
+
+    ``on_kind`` receives each GitOps kind's result as soon as its list is complete, so the
+    caller can store it and release its items before the next list: the peak memory is one
+    kind's objects, not the whole cluster's."""
     wanted = (*kinds, NAMESPACES, *WORKLOAD_KINDS, *MONITOR_KINDS, EVENTS)
     served, errors = discover(api, wanted, timeouts)
 
     def listed(spec: KindSpec, namespaces: tuple[str, ...] = ("",)) -> KindResult:
         return _list_kind(api, spec, served, errors, page_size, timeouts, namespaces)
 
-    gitops = [listed(spec) for spec in kinds]
+    gitops = []
+    for spec in kinds:
+        result = listed(spec)
+        if on_kind is not None:
+            on_kind(result)
+        gitops.append(result)
     # One filtered list per kind that has objects: the API server filters Events by
     # involvedObject.kind, so Tidewatch never downloads a busy cluster's every Event.
     event_filters = [
         [("fieldSelector", f"involvedObject.kind={result.spec.kind}")]
         for result in gitops
-        if result.items
+        if result.count
     ]
     return Snapshot(
         server=str(api.configuration.host),
@@ -108,4 +121,4 @@ def _list_kind(
         # Lists of built-in kinds omit apiVersion/kind on each item.
         item.setdefault("apiVersion", kind.api_version)
         item.setdefault("kind", spec.kind)
-    return KindResult(spec, OK, served=kind, items=items)
+    return KindResult(spec, OK, served=kind, items=items, count=len(items))
