@@ -24,7 +24,7 @@ def namespace_page(request: HtmxHttpRequest, cluster: str, namespace: str) -> Ht
     rollup = selectors.namespace_rollup(cluster, namespace)
     if rollup is None:
         raise Http404(f"No namespace {namespace} stored for cluster {cluster}")
-    objects = selectors.namespace_objects(cluster, namespace)
+    objects, total = selectors.namespace_objects(cluster, namespace)
     groups = [
         {"tool": tool, "label": label, "objects": [o for o in objects if o.tool == tool]}
         for tool, label in TOOLS
@@ -33,6 +33,8 @@ def namespace_page(request: HtmxHttpRequest, cluster: str, namespace: str) -> Ht
         "rollup": rollup,
         "health": selectors.clusters_with_health(cluster)[0],
         "groups": [g for g in groups if g["objects"]],
+        "shown": len(objects),
+        "total": total,
         "refresh_seconds": settings.TIDEWATCH_REFRESH_SECONDS,
         "token": token,
     }

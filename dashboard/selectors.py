@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from clusters.models import Cluster, GitOpsObject, KindState, NamespaceRollup
@@ -65,11 +65,19 @@ def clusters_with_health(name: str | None = None) -> list[ClusterHealth]:
 
 def namespace_rows(cluster: str | None = None) -> QuerySet[NamespaceRollup]:
     rows = NamespaceRollup.objects.select_related("cluster").order_by(
-        "cluster__name", "status_rank", "namespace"
+        "status_rank", "cluster__name", "namespace"
     )
     if cluster:
         rows = rows.filter(cluster__name=cluster)
     return rows
+
+
+def namespace_counts(cluster: str | None = None) -> dict[str, int]:
+    """How many namespace rows, and how many of them have something to say (one query)."""
+    rows = NamespaceRollup.objects.all()
+    if cluster:
+        rows = rows.filter(cluster__name=cluster)
+    return rows.aggregate(total=Count("id"), attention=Count("id", filter=~Q(headline="")))
 
 
 def objects_filtered(
@@ -123,22 +131,29 @@ def namespace_rollup(cluster: str, namespace: str) -> NamespaceRollup | None:
     )
 
 
-def namespace_objects(cluster: str, namespace: str) -> list[GitOpsObject]:
-    """Objects living in the namespace or deploying into it, worst first (one query).
+NAMESPACE_LIMIT = 300
+
+
+def namespace_objects(cluster: str, namespace: str) -> tuple[list[GitOpsObject], int]:
+    """Objects living in the namespace or deploying into it, worst first: at most
+    NAMESPACE_LIMIT of them (Argo CD's home holds every Application) and the total (2 queries).
 
     Each object gets ``lives_here`` and ``deploys_here`` flags for the page."""
-    objects = list(
+    matching = (
         GitOpsObject.objects.filter(cluster__name=cluster)
         .filter(Q(namespace=namespace) | Q(targets__namespace=namespace))
-        .select_related("cluster")
-        .defer("raw", "details", "conditions")
         .distinct()
-        .order_by("status_rank", "kind", "namespace", "name")
     )
+    objects = list(
+        matching.select_related("cluster")
+        .defer("raw", "details", "conditions")
+        .order_by("status_rank", "kind", "namespace", "name")[:NAMESPACE_LIMIT]
+    )
+    total = len(objects) if len(objects) < NAMESPACE_LIMIT else matching.count()
     for obj in objects:
         obj.lives_here = obj.namespace == namespace
         obj.deploys_here = namespace in obj.target_namespaces
-    return objects
+    return objects, total
 
 
 SEARCH_LIMIT = 200

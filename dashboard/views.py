@@ -16,18 +16,38 @@ class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
 
 
+# Worst first, a page at a time: 2,000 namespaces in one table is neither readable nor fast.
+OVERVIEW_PAGE_SIZE = 100
+
+
+def _page_number(request: HttpRequest) -> int:
+    try:
+        return max(1, int(request.GET.get("page", 1)))
+    except ValueError:
+        return 1
+
+
 @require_GET
 def overview(request: HtmxHttpRequest) -> HttpResponse:
     cluster = request.GET.get("cluster") or None
     token = change_token()
     if unchanged(request, token):
         return HttpResponse(status=204)  # htmx leaves the page as it is
-    rows = list(selectors.namespace_rows(cluster))
+    page = _page_number(request)
+    rows = selectors.namespace_rows(cluster)
+    counts = selectors.namespace_counts(cluster)
+    start = (page - 1) * OVERVIEW_PAGE_SIZE
     context = {
         "clusters": selectors.clusters_with_health(),
-        "rows": rows,
-        # Rows are worst first: the first with a headline is what to say before the table.
-        "attention": [row for row in rows if row.headline],
+        "rows": list(rows[start : start + OVERVIEW_PAGE_SIZE]),
+        # The worst namespace with something to say, whatever page is shown: the sentence
+        # before the table.
+        "worst": rows.exclude(headline="").first() if counts["attention"] else None,
+        "counts": counts,
+        "page": page,
+        "first": start + 1,
+        "last": min(start + OVERVIEW_PAGE_SIZE, counts["total"]),
+        "pages": max(1, -(-counts["total"] // OVERVIEW_PAGE_SIZE)),
         "selected_cluster": cluster,
         "refresh_seconds": settings.TIDEWATCH_REFRESH_SECONDS,
         "token": token,
