@@ -22,6 +22,7 @@ from kubernetes.client import ApiClient
 from clusters.collect.snapshot import NOT_INSTALLED, OK, KindResult, Snapshot, collect_cluster
 from clusters.kube import KubeError, Timeouts, build_api_client
 from clusters.lastwriter_check import check_last_writers
+from clusters.logcontext import bind_poll, poll_logging
 from clusters.models import (
     Cluster,
     GitOpsObject,
@@ -41,6 +42,7 @@ from clusters.store_extras import store_events, store_monitors, store_workloads
 log = logging.getLogger(__name__)
 
 
+@poll_logging
 def poll_cluster(cluster: Cluster) -> PollRun:
     """Poll one cluster end to end and return the PollRun that records what happened.
 
@@ -50,6 +52,7 @@ def poll_cluster(cluster: Cluster) -> PollRun:
     started = timezone.now()
     clock = time.monotonic()
     run = PollRun.objects.create(cluster=cluster, started_at=started)
+    bind_poll(run.pk)
     Cluster.objects.filter(pk=cluster.pk).update(last_poll_started_at=started)
     try:
         return _poll(cluster, run, clock)

@@ -326,11 +326,13 @@ def _write_chunk(
                 Dependency(
                     cluster=cluster,
                     obj=obj,
+                    # Free text in the CR (Argo CD destinations, status.resources): cut to
+                    # the column, or PostgreSQL rejects the whole poll.
                     relation=d["relation"][:20],
-                    group=d["group"],
-                    kind=d["kind"],
-                    namespace=d["namespace"],
-                    name=d["name"],
+                    group=d["group"][:200],
+                    kind=d["kind"][:100],
+                    namespace=d["namespace"][:253],
+                    name=d["name"][:253],
                 )
                 for obj in touched
                 for d in obj.dependencies
@@ -342,7 +344,7 @@ def _write_chunk(
         )
         ObjectTarget.objects.bulk_create(
             (
-                ObjectTarget(cluster=cluster, obj=obj, namespace=ns)
+                ObjectTarget(cluster=cluster, obj=obj, namespace=ns[:253])
                 for obj in touched
                 for ns in obj.target_namespaces
             ),
@@ -387,13 +389,13 @@ def _managed_rows(
         yield ManagedResource(
             cluster=cluster,
             obj=obj,
-            group=ref.group,
-            kind=ref.kind,
-            namespace=ref.namespace,
-            name=ref.name,
-            version=ref.version,
-            sync=ref.sync or "",
-            health=ref.health or "",
+            group=ref.group[:200],
+            kind=ref.kind[:100],
+            namespace=ref.namespace[:253],
+            name=ref.name[:253],
+            version=ref.version[:50],
+            sync=(ref.sync or "")[:20],
+            health=(ref.health or "")[:20],
         )
 
 

@@ -20,6 +20,16 @@ log = logging.getLogger(__name__)
 TRANSIENT = {"Unreachable", "Timeout", "ConnectionDropped", "TooManyRequests", "ServerError"}
 
 
+def lock_timeout() -> float:
+    """Seconds before a poll's lock expires on its own (a killed worker never releases it).
+
+    Above the task's hard time limit, so a live poll never loses its lock; the optional
+    TIDEWATCH_LOCK_TIMEOUT setting overrides it (tests kill workers and wait for the expiry).
+    """
+    override = getattr(settings, "TIDEWATCH_LOCK_TIMEOUT", None)
+    return float(override) if override else settings.CELERY_TASK_TIME_LIMIT + 30
+
+
 @shared_task(name="clusters.tasks.schedule_polls", ignore_result=True)
 def schedule_polls() -> list[str]:
     """Beat calls this; it fans out one poll task per due cluster."""
@@ -44,7 +54,7 @@ def schedule_polls() -> list[str]:
 )
 def poll_cluster_task(self, cluster_name: str) -> str:  # noqa: ANN001 - celery's bound self
     client = redis.Redis.from_url(settings.REDIS_URL)
-    with cluster_lock(client, cluster_name, timeout=settings.CELERY_TASK_TIME_LIMIT + 30) as mine:
+    with cluster_lock(client, cluster_name, timeout=lock_timeout()) as mine:
         if not mine:
             return "locked"
         cluster = Cluster.objects.filter(name=cluster_name, enabled=True).first()

@@ -49,11 +49,17 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     return number
 
 
-def env_list(name: str, default: list[str]) -> list[str]:
+def env_list(name: str, default: list[str] | None) -> list[str]:
+    """A comma-separated list; ``default=None`` makes it required and non-empty."""
     value = os.environ.get(name)
     if value is None:
+        if default is None:
+            raise ImproperlyConfigured(f"{name} must be set")
         return default
-    return [item.strip() for item in value.split(",") if item.strip()]
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    if default is None and not items:
+        raise ImproperlyConfigured(f"{name} must list at least one value")
+    return items
 
 
 def env_secret(name: str, default: str | None = None) -> str:

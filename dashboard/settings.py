@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
 
 from dashboard.env import database_config, env_bool, env_int, env_list, env_secret, env_str
 
@@ -14,7 +17,40 @@ DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = env_secret(
     "SECRET_KEY", "insecure-dev-key-do-not-use-in-production" if DEBUG else None
 )
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+# Required unless DEBUG: a production instance must say which host names it answers to (`make
+# demo` and the test settings set it). Kubernetes adds the pod IP so kubelet probes and
+# Prometheus, which address the pod by IP, are accepted.
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else None)
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+# --- HTTPS and browser hardening (README "Deploy"). Defaults are for production; `make demo`,
+# the tests and docker-compose (plain HTTP on localhost) switch the HTTPS-only parts off.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# Probes and Prometheus talk plain HTTP to the pod; everything else is redirected.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+if env_bool("TIDEWATCH_TRUST_X_FORWARDED_PROTO", False):
+    # Only behind a proxy (ingress) that sets X-Forwarded-Proto itself and strips the client's.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("TIDEWATCH_SECURE_COOKIES", not DEBUG)
+SESSION_COOKIE_HTTPONLY = True
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# No inline script or style anywhere (static/js/tidewatch.js, htmx from static): see
+# dashboard/security.py. htmx's eval-based features are off (templates/base.html).
+TIDEWATCH_CSP = env_str(
+    "TIDEWATCH_CSP",
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'self'; frame-ancestors 'none'",
+)
+SILENCED_SYSTEM_CHECKS = []
+if not SECURE_HSTS_PRELOAD:
+    # Preloading commits the whole domain to HTTPS in browsers' built-in lists: the domain
+    # owner's decision (SECURE_HSTS_PRELOAD=true), not a default.
+    SILENCED_SYSTEM_CHECKS.append("security.W021")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -31,6 +67,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "dashboard.security.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -78,7 +115,24 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env_str("TIDEWATCH_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+# The image (Dockerfile) collects static files at build time with hashed, compressed names and
+# WhiteNoise serves them from gunicorn with a long cache. Elsewhere (tests, `make demo`) they
+# are served from the source tree without a collectstatic step.
+TIDEWATCH_COLLECTED_STATIC = env_bool("TIDEWATCH_COLLECTED_STATIC", False)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if TIDEWATCH_COLLECTED_STATIC
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+if TIDEWATCH_COLLECTED_STATIC:
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("dashboard.security.ContentSecurityPolicyMiddleware") + 1,
+        "whitenoise.middleware.WhiteNoiseMiddleware",
+    )
 
 # --- Tidewatch ---------------------------------------------------------------------------
 TIDEWATCH_CLUSTERS = env_str("TIDEWATCH_CLUSTERS", str(BASE_DIR / "clusters.yaml"))
@@ -89,8 +143,15 @@ TIDEWATCH_CONNECT_TIMEOUT = env_int("TIDEWATCH_CONNECT_TIMEOUT", 5, minimum=1)
 TIDEWATCH_READ_TIMEOUT = env_int("TIDEWATCH_READ_TIMEOUT", 30, minimum=1)
 # A page refresh interval for the HTMX parts, in seconds.
 TIDEWATCH_REFRESH_SECONDS = env_int("TIDEWATCH_REFRESH_SECONDS", 10, minimum=1)
+# /metrics: when set, only this bearer token (or an API token) may scrape; see dashboard/access.py.
+TIDEWATCH_METRICS_TOKEN = env_secret("TIDEWATCH_METRICS_TOKEN", "")
+# /readyz: the poll of an enabled cluster is late after this many of its intervals.
+TIDEWATCH_READY_POLL_INTERVALS = env_int("TIDEWATCH_READY_POLL_INTERVALS", 3, minimum=1)
 
 # --- Celery --------------------------------------------------------------------------------
+# Whether this installation polls through Celery (and so needs the broker): on when REDIS_URL is
+# set explicitly; `make demo` polls in-process and has no broker (TIDEWATCH_USE_CELERY=false).
+TIDEWATCH_USE_CELERY = env_bool("TIDEWATCH_USE_CELERY", "REDIS_URL" in os.environ)
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None
@@ -100,6 +161,8 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("TIDEWATCH_POLL_SOFT_TIME_LIMIT", 240, min
 CELERY_TASK_TIME_LIMIT = env_int("TIDEWATCH_POLL_TIME_LIMIT", 300, minimum=15)
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Logs go through the LOGGING below (JSON when asked), not Celery's own handler.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     "fan-out-polls": {
         "task": "clusters.tasks.schedule_polls",
@@ -107,11 +170,28 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# TIDEWATCH_LOG_FORMAT=json: one JSON object per line with the cluster and poll id of the poll
+# that logged it (clusters/logcontext.py); plain text otherwise.
+TIDEWATCH_LOG_FORMAT = env_str("TIDEWATCH_LOG_FORMAT", "plain")
+if TIDEWATCH_LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(
+        f"TIDEWATCH_LOG_FORMAT must be plain or json, got {TIDEWATCH_LOG_FORMAT!r}"
+    )
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"logcontext": {"()": "clusters.logcontext.LogContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "dashboard.logformat.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": TIDEWATCH_LOG_FORMAT,
+            "filters": ["logcontext"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"kubernetes": {"level": "WARNING"}, "urllib3": {"level": "WARNING"}},
 }

@@ -3,13 +3,16 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import path
 
-from dashboard import api, browse_views, object_views, ownership_views, views
+from dashboard import api, browse_views, metrics, object_views, ownership_views, views
 
 urlpatterns = [
     path("", views.overview, name="overview"),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("o/<cluster>/<kind>/<namespace>/<name>", object_views.object_page, name="object"),
-    path("n/<str:cluster>/<str:namespace>", browse_views.namespace_page, name="namespace"),
+    # <path:>: an Argo CD destination namespace is free text in the CR and may hold a "/".
+    path("n/<str:cluster>/<path:namespace>", browse_views.namespace_page, name="namespace"),
     path("search", browse_views.search, name="search"),
     path("ownership", ownership_views.ownership_page, name="ownership"),
     path("scorecard", ownership_views.scorecard_page, name="scorecard"),

@@ -7,6 +7,11 @@ import tempfile
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
 os.environ.setdefault("TIDEWATCH_VAR_DIR", tempfile.mkdtemp(prefix="tidewatch-test-"))
+# Production requires ALLOWED_HOSTS and redirects to HTTPS; the test client and live server
+# speak plain HTTP to localhost.
+os.environ.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+os.environ.setdefault("TIDEWATCH_SECURE_COOKIES", "false")
 
 from dashboard.settings import *  # noqa: E402,F403
 

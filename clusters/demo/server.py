@@ -229,8 +229,9 @@ class Fault:
 
     ``body`` (any JSON) is sent with ``status`` as is; without a body, an error ``status`` gets the
     Status a real API server would send, and 200 means "answer normally" (useful with ``delay``
-    or ``truncate``). ``hits`` counts the requests it caught, e.g. to see how often a client
-    retried.
+    or ``truncate``). ``raw_body`` is sent byte for byte instead (a proxy's HTML page, JSON cut
+    short with a matching Content-Length). ``hits`` counts the requests it caught, e.g. to see
+    how often a client retried.
     """
 
     match: str
@@ -241,6 +242,7 @@ class Fault:
     truncate: bool = False
     once: bool = False
     hits: int = 0
+    raw_body: bytes | None = None
 
 
 # --- selectors -----------------------------------------------------------------------------------
@@ -768,6 +770,11 @@ class _Handler(BaseHTTPRequestHandler):
         if fault.delay:
             time.sleep(fault.delay)
         self._truncate = fault.truncate
+        if fault.raw_body is not None:
+            headers = dict(fault.headers or {})
+            content_type = headers.pop("Content-Type", "application/json")
+            self._send(fault.status or 200, fault.raw_body, content_type, headers)
+            raise _Answered
         if fault.body is None and fault.status in (200, 0):
             return  # only delayed or truncated: the real answer follows
         headers = dict(fault.headers or {})
@@ -1561,15 +1568,17 @@ class DemoCluster:
         delay: float = 0.0,
         truncate: bool = False,
         once: bool = False,
+        raw_body: bytes | None = None,
     ) -> Fault:
         """Answer requests whose path (query included) contains ``match``; first match wins.
 
         Without ``body``, an error ``status`` gets the Status a real API server sends for it (401,
         403, 404, 409, 410 (an ERROR event on a watch), 422, 429 with ``Retry-After: 1``, 500,
         503, 504 ...) and 200 answers normally after ``delay`` / with the body cut short
-        (``truncate``). With ``body``, that JSON is sent with ``status``, e.g. a hand-made list.
+        (``truncate``). With ``body``, that JSON is sent with ``status``, e.g. a hand-made list;
+        with ``raw_body``, those bytes are (``headers`` may set its Content-Type).
         """
-        fault = Fault(match, status, body, headers, delay, truncate, once)
+        fault = Fault(match, status, body, headers, delay, truncate, once, raw_body=raw_body)
         with self._faults_lock:
             self._faults.append(fault)
         return fault

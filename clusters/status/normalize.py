@@ -24,6 +24,7 @@ FLUX_GROUPS = flux.FLUX_GROUPS
 ARGO_GROUP = argo.ARGO_GROUP
 
 MALFORMED = "Malformed"
+NAME_LIMIT = 253  # a Kubernetes name (DNS subdomain) or namespace is never longer
 # Enough to say what is wrong without turning the headline into a dump.
 MAX_PROBLEMS_IN_MESSAGE = 3
 
@@ -31,11 +32,34 @@ MAX_PROBLEMS_IN_MESSAGE = 3
 def normalize(raw: dict[str, Any]) -> ObjectRecord:
     """Normalize one Flux or Argo CD object. Never raises."""
     try:
-        return _normalize(raw)
+        return _within_name_limits(_normalize(raw))
     except Exception as exc:  # the contract is "never raises": bugs become Malformed records
         problems = Problems()
         problems.add(f"internal error while reading the object: {type(exc).__name__}: {exc}")
         return _malformed(_identity_or_blank(raw), problems)
+
+
+def _within_name_limits(record: ObjectRecord) -> ObjectRecord:
+    """Cut namespaces and names read from free text (an Argo CD destination, status.resources, a
+    Flux inventory id) to the longest a Kubernetes name can be: they become indexed columns and
+    overview rows, and one garbage value must not make the store reject the whole poll."""
+
+    def cut(text: str) -> str:
+        return text[:NAME_LIMIT]
+
+    if any(len(ns) > NAME_LIMIT for ns in record.target_namespaces):
+        record.target_namespaces = [cut(ns) for ns in record.target_namespaces]
+    if any(len(r.namespace) > NAME_LIMIT or len(r.name) > NAME_LIMIT for r in record.managed):
+        record.managed = [
+            dataclasses.replace(r, namespace=cut(r.namespace), name=cut(r.name))
+            for r in record.managed
+        ]
+    if any(len(d.namespace) > NAME_LIMIT or len(d.name) > NAME_LIMIT for d in record.dependencies):
+        record.dependencies = [
+            dataclasses.replace(d, namespace=cut(d.namespace), name=cut(d.name))
+            for d in record.dependencies
+        ]
+    return record
 
 
 def strip_managed_fields(raw: dict[str, Any]) -> dict[str, Any]:

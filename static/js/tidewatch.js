@@ -26,3 +26,14 @@ document.addEventListener("htmx:afterSwap", (event) => {
     if (open.includes(d.dataset.key)) d.open = true;
   });
 });
+
+// Live refresh pauses while the tab is hidden. Pages poll with a plain hx-trigger="every Ns":
+// htmx's bracket filters ([document.visibilityState === 'visible']) are evaluated JavaScript,
+// which the Content-Security-Policy forbids (no 'unsafe-eval'; htmx runs with allowEval off).
+// So polls are cancelled here instead; the next one after the tab shows again refreshes it.
+document.addEventListener("htmx:beforeRequest", (event) => {
+  if (document.visibilityState === "visible") return;
+  const elt = event.detail && event.detail.elt;
+  const trigger = elt instanceof Element ? elt.getAttribute("hx-trigger") || "" : "";
+  if (/(^|,)\s*every\s/.test(trigger)) event.preventDefault();
+});

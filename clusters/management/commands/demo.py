@@ -87,6 +87,9 @@ class Command(BaseCommand):
             timeline.start()
 
         def terminate(signum: int, frame: FrameType | None) -> None:
+            # Once is enough: a second SIGTERM during the shutdown below must not interrupt it.
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
             raise KeyboardInterrupt
 
         signal.signal(signal.SIGTERM, terminate)

@@ -1,0 +1,123 @@
+"""Readiness checks behind /readyz: each says whether it passed and, if not, why.
+
+- ``database``: a trivial query answers.
+- ``broker``: Redis answers PING — only when this installation polls through Celery
+  (TIDEWATCH_USE_CELERY, on when REDIS_URL is set); `make demo` has no broker.
+- ``polls``: every enabled cluster finished a poll (successful or not) within
+  TIDEWATCH_READY_POLL_INTERVALS × its interval. A cluster that is down still gets polled and
+  its failure recorded; what this catches is a poller (worker, beat) that stopped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.db import DatabaseError, connection
+from django.utils import timezone
+
+from clusters.models import Cluster
+
+CHECKS = ("database", "broker", "polls")
+
+
+@dataclass
+class Check:
+    ok: bool
+    detail: str = ""
+    skipped: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"ok": self.ok}
+        if self.skipped:
+            data["skipped"] = True
+        if self.detail:
+            data["detail" if self.ok else "error"] = self.detail
+        data.update(self.extra)
+        return data
+
+
+def check_database() -> Check:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError as exc:
+        return Check(False, f"database not reachable: {type(exc).__name__}: {exc}".strip())
+    return Check(True, connection.vendor)
+
+
+def check_broker() -> Check:
+    if not settings.TIDEWATCH_USE_CELERY:
+        return Check(True, "no broker configured (TIDEWATCH_USE_CELERY is off)", skipped=True)
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        client.ping()
+    except redis.exceptions.RedisError as exc:
+        # The URL may carry a password: name only host and port.
+        where = client.connection_pool.connection_kwargs
+        target = f"{where.get('host', '?')}:{where.get('port', '?')}"
+        return Check(False, f"broker (Redis at {target}) not reachable: {exc}")
+    finally:
+        client.close()
+    return Check(True, "Redis answers")
+
+
+def check_polls(now: datetime | None = None) -> Check:
+    """Late = the last finished poll (or, never polled, the start of the first) is older than
+    TIDEWATCH_READY_POLL_INTERVALS intervals."""
+    now = now or timezone.now()
+    factor = settings.TIDEWATCH_READY_POLL_INTERVALS
+    late: list[str] = []
+    clusters = Cluster.objects.filter(enabled=True).values_list(
+        "name", "poll_interval", "last_poll_finished_at", "last_poll_started_at"
+    )
+    count = 0
+    for name, interval, finished, started in clusters:
+        count += 1
+        limit = factor * interval
+        last = finished or started
+        if last is None:
+            late.append(f"{name}: never polled")
+            continue
+        age = (now - last).total_seconds()
+        if age > limit:
+            late.append(
+                f"{name}: last poll {'finished' if finished else 'started'} {age:.0f}s ago, "
+                f"more than {factor} × {interval}s"
+            )
+    if late:
+        return Check(False, "; ".join(late), extra={"late": len(late), "clusters": count})
+    return Check(True, f"{count} enabled cluster(s) polled on time", extra={"clusters": count})
+
+
+def readiness(only: set[str] | None = None) -> tuple[bool, dict[str, Any]]:
+    """Run the checks (all, or ``only`` those named); a failed database skips the poll check."""
+    wanted = [name for name in CHECKS if only is None or name in only]
+    results: dict[str, Check] = {}
+    for name in wanted:
+        if name == "database":
+            results[name] = check_database()
+        elif name == "broker":
+            results[name] = check_broker()
+        elif name == "polls":
+            if "database" in results and not results["database"].ok:
+                results[name] = Check(False, "not checked: the database is not reachable")
+            else:
+                try:
+                    results[name] = check_polls()
+                except DatabaseError as exc:
+                    results[name] = Check(False, f"cannot read clusters: {exc}")
+    ok = all(check.ok for check in results.values())
+    failed = [name for name, check in results.items() if not check.ok]
+    body: dict[str, Any] = {
+        "status": "ok" if ok else "fail",
+        "checks": {name: check.to_dict() for name, check in results.items()},
+    }
+    if failed:
+        body["failed"] = failed
+    return ok, body
