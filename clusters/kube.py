@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import ssl
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -155,53 +156,62 @@ def list_all(
     timeouts: Timeouts = DEFAULT_TIMEOUTS,
     params: list[tuple[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
-    """All items of a list, fetched page by page with limit/continue.
-
-    A 410 Expired mid-list means etcd compacted past our snapshot: the list is restarted once
-    from the beginning (a consistent list) rather than resumed inconsistently.
-    """
-    try:
-        return _list_once(api, path, page_size, timeouts, params or [])
-    except _ExpiredMidList:
-        log.warning("list %s: continue token expired, restarting the list", path)
-    try:
-        return _list_once(api, path, page_size, timeouts, params or [])
-    except _ExpiredMidList as exc:
-        raise exc.error from None
+    """All items of a list (see iter_pages), deduplicated after a restart."""
+    items: dict[tuple[str, str], dict[str, Any]] = {}
+    anonymous: list[dict[str, Any]] = []
+    for page in iter_pages(api, path, page_size=page_size, timeouts=timeouts, params=params):
+        for item in page:
+            key = _identity(item)
+            if key is None:
+                anonymous.append(item)
+            else:
+                items[key] = item
+    return [*items.values(), *anonymous]
 
 
-class _ExpiredMidList(Exception):
-    def __init__(self, error: KubeError) -> None:
-        self.error = error
-
-
-def _list_once(
+def iter_pages(
     api: k8s.ApiClient,
     path: str,
-    page_size: int,
-    timeouts: Timeouts,
-    params: list[tuple[str, Any]],
-) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    token = ""
-    while True:
-        query: list[tuple[str, Any]] = [*params, ("limit", page_size)]
-        if token:
-            query.append(("continue", token))
-        try:
-            page = get_json(api, path, query, timeouts)
-        except KubeError as exc:
-            if exc.status == 410 and token:
-                raise _ExpiredMidList(exc) from None
-            raise
-        page_items = page.get("items") or []
-        if not isinstance(page_items, list):
-            raise KubeError("InvalidResponse", f"{path}: items is not a list")
-        items.extend(item for item in page_items if isinstance(item, dict))
-        metadata = page.get("metadata")
-        token = str(metadata.get("continue") or "") if isinstance(metadata, dict) else ""
-        if not token:
-            return items
+    *,
+    page_size: int = 500,
+    timeouts: Timeouts = DEFAULT_TIMEOUTS,
+    params: list[tuple[str, Any]] | None = None,
+) -> Iterator[list[dict[str, Any]]]:
+    """The items of a list, one page (limit/continue) at a time, so a consumer can handle a
+    big list without holding it whole.
+
+    A 410 Expired mid-list means etcd compacted past our snapshot: the list is restarted once
+    from the beginning (a consistent list) rather than resumed inconsistently, so a consumer
+    may see the items of the first pages twice and must treat them idempotently.
+    """
+    for attempt in (1, 2):
+        token = ""
+        while True:
+            query: list[tuple[str, Any]] = [*(params or []), ("limit", page_size)]
+            if token:
+                query.append(("continue", token))
+            try:
+                page = get_json(api, path, query, timeouts)
+            except KubeError as exc:
+                if exc.status == 410 and token and attempt == 1:
+                    log.warning("list %s: continue token expired, restarting the list", path)
+                    break
+                raise
+            page_items = page.get("items") or []
+            if not isinstance(page_items, list):
+                raise KubeError("InvalidResponse", f"{path}: items is not a list")
+            yield [item for item in page_items if isinstance(item, dict)]
+            metadata = page.get("metadata")
+            token = str(metadata.get("continue") or "") if isinstance(metadata, dict) else ""
+            if not token:
+                return
+
+
+def _identity(item: dict[str, Any]) -> tuple[str, str] | None:
+    metadata = item.get("metadata")
+    if not isinstance(metadata, dict) or not isinstance(metadata.get("name"), str):
+        return None
+    return (str(metadata.get("namespace") or ""), metadata["name"])
 
 
 def _from_status(

@@ -90,7 +90,7 @@ def _poll(cluster: Cluster, run: PollRun, clock: float) -> PollRun:
         run.counts[result.spec.key] = counts.as_dict()
         run.objects_written += counts.written
         run.objects_deleted += counts.deleted
-        result.items = []
+        result.count, result.items, result.pages = counts.listed, [], None
 
     with _gc_paused():
         try:

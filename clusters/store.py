@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from clusters.collect.kinds import KindSpec
 from clusters.collect.snapshot import ERROR, NOT_INSTALLED, KindResult
+from clusters.kube import KubeError
 from clusters.models import (
     Cluster,
     Dependency,
@@ -92,7 +93,16 @@ def store_kind(cluster: Cluster, result: KindResult, now: datetime | None = None
         return KindCounts()
     if result.state == NOT_INSTALLED:
         return _not_installed(cluster, result, now)
-    counts = _upsert_objects(cluster, result.spec, result.items, now)
+    counts = KindCounts()
+    pages = result.pages if result.pages is not None else [result.items]
+    try:
+        _upsert_objects(cluster, result.spec, pages, now, counts)
+    except KubeError as exc:
+        # A streamed list failed part-way: what was written is newer than before and stays;
+        # nothing is deleted; the kind is stale with the reason, as for any failed list.
+        result.state, result.error = ERROR, exc
+        _mark_failed(cluster, result, now)
+        return counts
     _set_kind_state(
         cluster,
         result.spec,
@@ -237,9 +247,12 @@ def _set_kind_state(
 
 
 def _upsert_objects(
-    cluster: Cluster, spec: KindSpec, items: Sequence[dict[str, Any]], now: datetime
-) -> KindCounts:
-    counts = KindCounts(listed=len(items))
+    cluster: Cluster,
+    spec: KindSpec,
+    pages: Iterable[Sequence[dict[str, Any]]],
+    now: datetime,
+    counts: KindCounts,
+) -> None:
     existing = {
         (row["namespace"], row["name"]): row
         for row in GitOpsObject.objects.filter(
@@ -255,32 +268,36 @@ def _upsert_objects(
             "message",
         )
     }
-    # Normalize only what changed: the unchanged re-poll is the common case.
+    # Normalize only what changed (an unchanged re-poll is the common case), and write it in
+    # chunks as pages arrive, each chunk its own short transaction: a first poll of 10,000
+    # Applications holds a page and a chunk at a time, not ten thousand raw objects.
     changed: list[tuple[tuple[str, str], dict[str, Any]]] = []
     seen: set[tuple[str, str]] = set()
-    for item in items:
-        key = _key_of(item)
-        if key is None:
-            continue
-        seen.add(key)
-        row = existing.get(key)
-        if row is not None and row["resource_version"] == _resource_version(item) != "":
-            continue
-        changed.append((key, item))
-
-    # In chunks, each its own short transaction: a first poll of 10,000 Applications then holds
-    # a thousand records and model instances at a time, not ten thousand.
-    for start in range(0, len(changed), CHUNK):
-        created, updated = _write_chunk(
-            cluster, spec, changed[start : start + CHUNK], existing, now
-        )
-        counts.created += created
-        counts.updated += updated
+    for page in pages:
+        for item in page:
+            key = _key_of(item)
+            if key is None or key in seen:  # seen: the first pages again after a 410 restart
+                continue
+            seen.add(key)
+            row = existing.get(key)
+            if row is not None and row["resource_version"] == _resource_version(item) != "":
+                continue
+            changed.append((key, item))
+            if len(changed) >= CHUNK:
+                _count(counts, _write_chunk(cluster, spec, changed, existing, now))
+                changed = []
+    if changed:
+        _count(counts, _write_chunk(cluster, spec, changed, existing, now))
+    counts.listed = len(seen)
     gone = [row for key, row in existing.items() if key not in seen]
     if gone:
         _delete_gone(cluster, spec, gone, now)
         counts.deleted = len(gone)
-    return counts
+
+
+def _count(counts: KindCounts, written: tuple[int, int]) -> None:
+    counts.created += written[0]
+    counts.updated += written[1]
 
 
 def _write_chunk(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +19,7 @@ from clusters.collect.core import (
 from clusters.collect.discovery import discover
 from clusters.collect.flux import FLUX_KINDS
 from clusters.collect.kinds import KindSpec, ServedKind
-from clusters.kube import DEFAULT_TIMEOUTS, KubeError, Timeouts, list_all
+from clusters.kube import DEFAULT_TIMEOUTS, KubeError, Timeouts, iter_pages, list_all
 
 GITOPS_KINDS: tuple[KindSpec, ...] = FLUX_KINDS + ARGO_KINDS
 
@@ -37,6 +37,9 @@ class KindResult:
     error: KubeError | None = None
     # How many items the list returned; stays when a consumer releases ``items`` early.
     count: int = 0
+    # Instead of ``items``: the list, page by page, fetched while the consumer iterates (GitOps
+    # kinds handed to ``on_kind``). Iterating may raise KubeError.
+    pages: Iterator[list[dict[str, Any]]] | None = None
 
 
 @dataclass
@@ -60,9 +63,9 @@ def collect_cluster(
     """List every wanted kind. Raises KubeError only when discovery itself fails (the cluster
     cannot be asked at all); a failure listing one kind is recorded on that kind.
 
-    ``on_kind`` receives each GitOps kind's result as soon as its list is complete, so the
-    caller can store it and release its items before the next list: the peak memory is one
-    kind's objects, not the whole cluster's."""
+    ``on_kind`` receives each GitOps kind's result with its list still to come, page by page
+    (``pages``), so the caller can store each page as it arrives: the peak memory is a page,
+    not the cluster. No database transaction is open while a page is fetched."""
     wanted = (*kinds, NAMESPACES, *WORKLOAD_KINDS, *MONITOR_KINDS, EVENTS)
     served, errors = discover(api, wanted, timeouts)
 
@@ -71,8 +74,10 @@ def collect_cluster(
 
     gitops = []
     for spec in kinds:
-        result = listed(spec)
-        if on_kind is not None:
+        if on_kind is None:
+            result = listed(spec)
+        else:
+            result = _streamed_kind(api, spec, served, errors, page_size, timeouts)
             on_kind(result)
         gitops.append(result)
     # One filtered list per kind that has objects: the API server filters Events by
@@ -90,6 +95,23 @@ def collect_cluster(
         monitors=[listed(spec) for spec in MONITOR_KINDS],
         events=_list_kind(api, EVENTS, served, errors, page_size, timeouts, queries=event_filters),
     )
+
+
+def _streamed_kind(
+    api: k8s.ApiClient,
+    spec: KindSpec,
+    served: dict[KindSpec, ServedKind],
+    errors: dict[KindSpec, KubeError],
+    page_size: int,
+    timeouts: Timeouts,
+) -> KindResult:
+    if spec in errors:
+        return KindResult(spec, ERROR, error=errors[spec])
+    kind = served.get(spec)
+    if kind is None:
+        return KindResult(spec, NOT_INSTALLED)
+    pages = iter_pages(api, kind.list_path(), page_size=page_size, timeouts=timeouts)
+    return KindResult(spec, OK, served=kind, pages=pages)
 
 
 def _list_kind(

@@ -359,3 +359,20 @@ def test_an_unchanged_repoll_does_not_recompute_ownership_or_rollups(demo, demo_
     demo.delete("argoproj.io", "applications", "argocd", "sandbox-experiments")
     poll_cluster(demo_cluster)
     assert OwnershipReport.objects.get().computed_at > computed, "a real change recomputes"
+
+
+def test_a_list_failing_part_way_loses_nothing_and_marks_the_kind_stale(
+    demo, demo_cluster, settings
+):
+    poll_cluster(demo_cluster)
+    stored = set(GitOpsObject.objects.filter(kind="HelmRelease").values_list("name", flat=True))
+    settings.TIDEWATCH_LIST_PAGE_SIZE = 2
+    demo.set_fault("helmreleases?limit=2&continue=", status=500)
+
+    run = poll_cluster(demo_cluster)
+
+    assert run.errors["helm.toolkit.fluxcd.io/HelmRelease"]["reason"] == "ServerError"
+    after = set(GitOpsObject.objects.filter(kind="HelmRelease").values_list("name", flat=True))
+    assert after == stored, "pages after the failure were never seen: nothing is deleted"
+    assert KindState.objects.get(kind="HelmRelease").state == KindState.ERROR
+    assert not StatusTransition.objects.filter(kind="HelmRelease", to_value="Deleted").exists()
