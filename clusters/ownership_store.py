@@ -55,6 +55,7 @@ def refresh_ownership(cluster: Cluster) -> OwnershipReport:
         workloads=_workloads(cluster),
         namespaces=Namespace.objects.filter(cluster=cluster).values_list("name", flat=True),
         warnings=shared_resource_warnings(o for o in objects if o.conditions),
+        contested_only=True,
     )
     scorecard = own.build_scorecard(
         report,

@@ -143,8 +143,13 @@ def analyse(
     workloads: Iterable[Workload] | None = None,
     namespaces: Iterable[str] = (),
     warnings: Iterable[SharedResourceWarning] = (),
+    contested_only: bool = False,
 ) -> OwnershipReport:
     """Evaluate ADR-003 over one cluster.
+
+    ``contested_only``: describe (with claim chains) only the resources claimed more than once
+    or named by a violation. A cluster of 20,000 objects claims 200,000 resources; the poller
+    keeps only the contested ones, so building the rest would cost memory for nothing.
 
     ``workloads``: the Deployments/StatefulSets listed (at least those in Argo CD's install
     namespace); None (the default) means they were not collected, which TW007 reports when
@@ -169,12 +174,18 @@ def analyse(
     ]
     violations.sort(key=sort_key)
     chains = ChainIndex(facts.objects)
+    resources = _resources(facts, chains, violations, contested_only)
+    claimants = (
+        {c.key for r in resources for c in r.claimed_by}
+        if contested_only
+        else set(facts.claims_by_object)
+    )
     return OwnershipReport(
         boundaries=boundaries,
         namespaces=_namespaces(facts, existing, violations),
-        resources=_resources(facts, chains, violations),
+        resources=resources,
         violations=violations,
-        chains={key: chains.chain(key) for key in sorted(facts.claims_by_object)},
+        chains={key: chains.chain(key) for key in sorted(claimants)},
     )
 
 
@@ -243,7 +254,7 @@ def _namespaces(
 
 
 def _resources(
-    facts: Facts, chains: ChainIndex, violations: list[Violation]
+    facts: Facts, chains: ChainIndex, violations: list[Violation], contested_only: bool = False
 ) -> list[ResourceOwnership]:
     by_resource: dict[str, list[str]] = {}
     for violation in violations:
@@ -252,6 +263,8 @@ def _resources(
     out = []
     for rkey in sorted(facts.claims_by_resource):
         claims = facts.claims_by_resource[rkey]
+        if contested_only and len(claims) < 2 and rkey not in by_resource:
+            continue
         first = claims[0]
         out.append(
             ResourceOwnership(

@@ -222,3 +222,20 @@ def test_scorecard(scorecard: Scorecard) -> None:
     assert platform is not None
     assert "gitlab has Degraded HelmRelease bigbang/gitlab" in platform.evidence
     assert "istio-system is also deployed by Argo CD" in platform.evidence
+
+
+def test_contested_only_keeps_what_the_poller_persists(report: OwnershipReport, demo: Demo) -> None:
+    """The poller asks for contested resources only: the same violations, fewer resources."""
+    lean = analyse(
+        demo.objects,
+        demo.claims,
+        boundaries=default_boundaries(),
+        workloads=demo.workloads,
+        namespaces=demo.namespaces,
+        contested_only=True,
+    )
+    assert [v.id for v in lean.violations] == [v.id for v in report.violations]
+    contested = [r.key for r in report.resources if len(r.claimed_by) > 1 or r.violations]
+    assert [r.key for r in lean.resources] == contested
+    assert len(lean.resources) < len(report.resources)
+    assert set(lean.chains) < set(report.chains)
