@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from clusters.demo.kubeconfig import write_kubeconfig
+from clusters.demo.scale import build_scaled_platform
 from clusters.demo.server import DemoCluster, TlsConfig
 from clusters.demo.timeline import DEFAULT_STEP_SECONDS, Timeline, positive_seconds
 from clusters.demo.tls import PkiError, make_test_pki
@@ -45,6 +46,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="leave an API group or kind out, as if its CRD were absent (repeatable)",
     )
     parser.add_argument("--log-requests", action="store_true", help="log every request to stderr")
+    parser.add_argument(
+        "--scale",
+        type=int,
+        default=0,
+        metavar="N",
+        help="serve a generated platform of N GitOps objects instead of the ADR-003 scenario",
+    )
     parser.add_argument(
         "--tls",
         action="store_true",
@@ -67,6 +75,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     cluster = DemoCluster(
+        objects=build_scaled_platform(args.scale) if args.scale > 0 else None,
         token=args.token,
         kinds_not_installed=args.not_installed,
         log_requests=args.log_requests or None,

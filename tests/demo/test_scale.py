@@ -201,3 +201,48 @@ def test_a_poll_stores_the_scaled_platform_without_violations(
     assert ManagedResource.objects.count() == 10 * (40 + 20 + 99)
     assert NamespaceRollup.objects.filter(namespace__startswith="team-").count() == N // 20
     assert list(Violation.objects.values_list("code", flat=True)) == []
+
+
+def test_the_cli_serves_a_scaled_platform(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from kubernetes import client
+    from kubernetes.config import new_client_from_config
+
+    repo = Path(__file__).resolve().parents[2]
+    kubeconfig = tmp_path / "kc.yaml"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "clusters.demo",
+            "--port",
+            "0",
+            "--kubeconfig",
+            str(kubeconfig),
+            "--scale",
+            "40",
+        ],
+        cwd=repo,
+        env={**os.environ, "PYTHONPATH": str(repo)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().startswith("demo cluster serving")
+        api = new_client_from_config(config_file=str(kubeconfig), context="demo")
+        custom = client.CustomObjectsApi(api)
+        argo = sum(
+            len(custom.list_cluster_custom_object("argoproj.io", "v1alpha1", plural)["items"])
+            for plural in ("applications", "applicationsets", "appprojects")
+        )
+        assert argo == 20, "half of the 40 GitOps objects are Argo CD's"
+        api.close()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0

@@ -21,6 +21,8 @@ from django.core.servers.basehttp import run
 from django.core.wsgi import get_wsgi_application
 
 from clusters.demo.kubeconfig import write_kubeconfig
+from clusters.demo.scale import BOUNDARIES as SCALE_BOUNDARIES
+from clusters.demo.scale import build_scaled_platform
 from clusters.demo.server import DemoCluster
 from clusters.demo.timeline import DEFAULT_STEP_SECONDS, Timeline, positive_seconds
 from clusters.poller import run_poller
@@ -36,6 +38,13 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--cluster-port", type=int, default=0, help="demo API port (0: any)")
         parser.add_argument("--poll-interval", type=int, default=10)
+        parser.add_argument(
+            "--scale",
+            type=int,
+            default=0,
+            metavar="N",
+            help="a generated platform of N GitOps objects instead of the ADR-003 scenario",
+        )
         parser.add_argument(
             "--step-seconds",
             type=positive_seconds,
@@ -53,10 +62,15 @@ class Command(BaseCommand):
         var.mkdir(parents=True, exist_ok=True)
         call_command("migrate", interactive=False, verbosity=0)
 
-        cluster = DemoCluster(token=DEMO_TOKEN)
+        scale = int(options["scale"])
+        objects = build_scaled_platform(scale) if scale > 0 else None
+        cluster = DemoCluster(objects=objects, token=DEMO_TOKEN)
         url = cluster.start(port=int(options["cluster_port"]))
         kubeconfig = write_kubeconfig(var / "demo-kubeconfig.yaml", url, DEMO_TOKEN)
         clusters_file = var / "demo-clusters.yaml"
+        # The generated tenants (platform-*, team-*) are declared, or all would be TW006.
+        boundaries = var / "demo-scale-boundaries.yaml"
+        boundaries.write_text(SCALE_BOUNDARIES)
         clusters_file.write_text(
             yaml.safe_dump(
                 {
@@ -66,6 +80,7 @@ class Command(BaseCommand):
                             "kubeconfig": str(kubeconfig),
                             "context": "demo",
                             "poll_interval": int(options["poll_interval"]),
+                            **({"ownership": str(boundaries)} if scale > 0 else {}),
                         }
                     ]
                 }
