@@ -21,13 +21,10 @@ TRANSIENT = {"Unreachable", "Timeout", "ConnectionDropped", "TooManyRequests", "
 
 
 def lock_timeout() -> float:
-    """Seconds before a poll's lock expires on its own (a killed worker never releases it).
-
-    Above the task's hard time limit, so a live poll never loses its lock; the optional
-    TIDEWATCH_LOCK_TIMEOUT setting overrides it (tests kill workers and wait for the expiry).
-    """
-    override = getattr(settings, "TIDEWATCH_LOCK_TIMEOUT", None)
-    return float(override) if override else settings.CELERY_TASK_TIME_LIMIT + 30
+    """Seconds before a poll's lock expires on its own (a killed worker never releases it):
+    TIDEWATCH_LOCK_TIMEOUT, by default above the task's hard time limit so a live poll never
+    loses its lock."""
+    return float(settings.TIDEWATCH_LOCK_TIMEOUT)
 
 
 @shared_task(name="clusters.tasks.schedule_polls", ignore_result=True)

@@ -159,6 +159,9 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("TIDEWATCH_POLL_SOFT_TIME_LIMIT", 240, minimum=10)
 CELERY_TASK_TIME_LIMIT = env_int("TIDEWATCH_POLL_TIME_LIMIT", 300, minimum=15)
+# The per-cluster poll lock expires on its own after this many seconds (a killed worker must not
+# block its cluster for ever); default: the task's hard time limit + 30 s.
+TIDEWATCH_LOCK_TIMEOUT = env_int("TIDEWATCH_LOCK_TIMEOUT", CELERY_TASK_TIME_LIMIT + 30, minimum=5)
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Logs go through the LOGGING below (JSON when asked), not Celery's own handler.
