@@ -253,20 +253,14 @@ def _upsert_objects(
     now: datetime,
     counts: KindCounts,
 ) -> None:
-    existing = {
-        (row["namespace"], row["name"]): row
-        for row in GitOpsObject.objects.filter(
+    # Only what comparing needs: (namespace, name) -> (id, resourceVersion). An unchanged
+    # re-poll of 20,000 objects reads nothing more; what a changed row was before is read per
+    # chunk, for the changed rows only.
+    existing: dict[tuple[str, str], tuple[int, str]] = {
+        (namespace, name): (pk, version)
+        for pk, namespace, name, version in GitOpsObject.objects.filter(
             cluster=cluster, group=spec.group, kind=spec.kind
-        ).values(
-            "id",
-            "namespace",
-            "name",
-            "resource_version",
-            "status",
-            "sync",
-            "applied_revision",
-            "message",
-        )
+        ).values_list("id", "namespace", "name", "resource_version")
     }
     # Normalize only what changed (an unchanged re-poll is the common case), and write it in
     # chunks as pages arrive, each chunk its own short transaction: a first poll of 10,000
@@ -280,7 +274,7 @@ def _upsert_objects(
                 continue
             seen.add(key)
             row = existing.get(key)
-            if row is not None and row["resource_version"] == _resource_version(item) != "":
+            if row is not None and row[1] == _resource_version(item) != "":
                 continue
             changed.append((key, item))
             if len(changed) >= CHUNK:
@@ -289,7 +283,7 @@ def _upsert_objects(
     if changed:
         _count(counts, _write_chunk(cluster, spec, changed, existing, now))
     counts.listed = len(seen)
-    gone = [row for key, row in existing.items() if key not in seen]
+    gone = [(key, row[0]) for key, row in existing.items() if key not in seen]
     if gone:
         _delete_gone(cluster, spec, gone, now)
         counts.deleted = len(gone)
@@ -304,7 +298,7 @@ def _write_chunk(
     cluster: Cluster,
     spec: KindSpec,
     chunk: Sequence[tuple[tuple[str, str], dict[str, Any]]],
-    existing: dict[tuple[str, str], dict[str, Any]],
+    existing: dict[tuple[str, str], tuple[int, str]],
     now: datetime,
 ) -> tuple[int, int]:
     fresh: dict[tuple[str, str], ObjectRecord] = {}
@@ -316,19 +310,30 @@ def _write_chunk(
         fresh[key] = record
         raws[key] = strip_managed_fields(item)
 
+    ids = [existing[key][0] for key in fresh if key in existing]
+    before = (
+        {
+            row["id"]: row
+            for row in GitOpsObject.objects.filter(id__in=ids).values(
+                "id", "status", "sync", "applied_revision"
+            )
+        }
+        if ids
+        else {}
+    )
     with transaction.atomic():
         transitions: list[StatusTransition] = []
         new_rows: list[GitOpsObject] = []
         changed_rows: list[GitOpsObject] = []
         for key, record in fresh.items():
-            row = existing.get(key)
             obj = _row_from_record(cluster, record, raws[key], now)
-            if row is None:
+            if key not in existing:
                 new_rows.append(obj)
             else:
-                obj.id = row["id"]
+                obj.id = existing[key][0]
                 changed_rows.append(obj)
-                transitions.extend(_transitions(cluster, obj, row, now))
+                if obj.id in before:
+                    transitions.extend(_transitions(cluster, obj, before[obj.id], now))
         GitOpsObject.objects.bulk_create(new_rows, batch_size=BATCH)
         for obj in new_rows:
             transitions.extend(_appearance(cluster, obj, now))
@@ -372,7 +377,7 @@ def _write_chunk(
 
 
 def _delete_gone(
-    cluster: Cluster, spec: KindSpec, gone: list[dict[str, Any]], now: datetime
+    cluster: Cluster, spec: KindSpec, gone: list[tuple[tuple[str, str], int]], now: datetime
 ) -> None:
     with transaction.atomic():
         StatusTransition.objects.bulk_create(
@@ -383,19 +388,19 @@ def _delete_gone(
                     tool=spec.tool,
                     group=spec.group,
                     kind=spec.kind,
-                    namespace=row["namespace"],
-                    name=row["name"],
+                    namespace=namespace,
+                    name=name,
                     at=now,
                     field=StatusTransition.PRESENCE,
                     from_value=PRESENT,
                     to_value=DELETED,
                     message="no longer in the cluster",
                 )
-                for row in gone
+                for (namespace, name), _ in gone
             ),
             batch_size=BATCH,
         )
-        GitOpsObject.objects.filter(id__in=[row["id"] for row in gone]).delete()
+        GitOpsObject.objects.filter(id__in=[pk for _, pk in gone]).delete()
 
 
 def _managed_rows(
