@@ -2,6 +2,23 @@
 
 from __future__ import annotations
 
+# The namespaces issue 2 says the demo overview must list (ADR-003's platform and apps).
+ADR_NAMESPACES = frozenset(
+    {
+        "flux-system",
+        "bigbang",
+        "istio-system",
+        "monitoring",
+        "gitlab",
+        "cert-manager",
+        "argocd",
+        "portfolio",
+        "data-platform",
+        "ai-services",
+        "demo-apps",
+    }
+)
+
 
 def extra_application(index: int) -> dict:
     return {

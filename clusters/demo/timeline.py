@@ -132,6 +132,20 @@ def set_condition(
     return sorted([*kept, new], key=_condition_rank)
 
 
+def set_conditions(
+    conditions: list[Obj],
+    changes: Iterable[tuple[str, str, str]],
+    message: str,
+    at: str,
+    generation: int | None,
+) -> list[Obj]:
+    """set_condition for several (type, status, reason) at once, all with one message, as a
+    controller writes them in one status update."""
+    for type_, status, reason in changes:
+        conditions = set_condition(conditions, type_, status, reason, message, at, generation)
+    return conditions
+
+
 def drop_condition(conditions: list[Obj], type_: str) -> list[Obj]:
     return [c for c in conditions if c.get("type") != type_]
 
@@ -488,14 +502,13 @@ def helm_upgrade_starts(w: _World) -> str:
     message = f"Running 'upgrade' action with timeout of {_go_duration(timeout)}"
     new = _copy(hr)
     status = _status(new)
-    conditions = status.get("conditions") or []
-    conditions = set_condition(
-        conditions, "Reconciling", "True", "Progressing", message, w.ts, generation
+    status["conditions"] = set_conditions(
+        status.get("conditions") or [],
+        [("Reconciling", "True", "Progressing"), ("Ready", "Unknown", "Progressing")],
+        message,
+        w.ts,
+        generation,
     )
-    conditions = set_condition(
-        conditions, "Ready", "Unknown", "Progressing", message, w.ts, generation
-    )
-    status["conditions"] = conditions
     status.update(
         lastAttemptedRevision=target,
         lastAttemptedConfigDigest=sha256(f"values/{rel.release}/{target}"),
@@ -525,17 +538,17 @@ def helm_upgrade_fails(w: _World) -> str:
     new = _copy(hr)
     new_status = _status(new)
     new_status["history"] = truncate_helm_history([failed, *new_status.get("history", [])])
-    conditions = new_status.get("conditions") or []
-    conditions = set_condition(
-        conditions, "Reconciling", "True", "ProgressingWithRetry", message, w.ts, generation
+    new_status["conditions"] = set_conditions(
+        new_status.get("conditions") or [],
+        [
+            ("Reconciling", "True", "ProgressingWithRetry"),
+            ("Ready", "False", "UpgradeFailed"),
+            ("Released", "False", "UpgradeFailed"),
+        ],
+        message,
+        w.ts,
+        generation,
     )
-    conditions = set_condition(
-        conditions, "Ready", "False", "UpgradeFailed", message, w.ts, generation
-    )
-    conditions = set_condition(
-        conditions, "Released", "False", "UpgradeFailed", message, w.ts, generation
-    )
-    new_status["conditions"] = conditions
     new_status["failures"] = int(status.get("failures") or 0) + 1
     new_status["upgradeFailures"] = int(status.get("upgradeFailures") or 0) + 1
     w.update(HELMRELEASE, hr, new)
@@ -571,17 +584,17 @@ def helm_rollback(w: _World) -> str:
         for s in status.get("history", [])
     ]
     status["history"] = truncate_helm_history([rollback, *history])
-    conditions = status.get("conditions") or []
-    conditions = set_condition(
-        conditions, "Reconciling", "True", "ProgressingWithRetry", message, w.ts, generation
+    status["conditions"] = set_conditions(
+        status.get("conditions") or [],
+        [
+            ("Reconciling", "True", "ProgressingWithRetry"),
+            ("Ready", "False", "RollbackSucceeded"),
+            ("Remediated", "True", "RollbackSucceeded"),
+        ],
+        message,
+        w.ts,
+        generation,
     )
-    conditions = set_condition(
-        conditions, "Ready", "False", "RollbackSucceeded", message, w.ts, generation
-    )
-    conditions = set_condition(
-        conditions, "Remediated", "True", "RollbackSucceeded", message, w.ts, generation
-    )
-    status["conditions"] = conditions
     w.update(HELMRELEASE, hr, new)
     w.emit(
         hr,

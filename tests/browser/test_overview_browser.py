@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from clusters.poll import poll_cluster
+from tests.builders import ADR_NAMESPACES
 
 pytestmark = pytest.mark.browser
 
@@ -21,19 +22,7 @@ def test_overview_shows_namespaces_owners_and_why_red(page, live_server, polled)
 
     rows = page.locator("tr[data-namespace]")
     namespaces = set(rows.evaluate_all("rows => rows.map(r => r.dataset.namespace)"))
-    assert {
-        "flux-system",
-        "bigbang",
-        "istio-system",
-        "monitoring",
-        "gitlab",
-        "cert-manager",
-        "argocd",
-        "portfolio",
-        "data-platform",
-        "ai-services",
-        "demo-apps",
-    } <= namespaces
+    assert namespaces >= ADR_NAMESPACES
     gitlab = page.locator('tr[data-namespace="gitlab"]')
     assert "Flux" in gitlab.inner_text() and "Degraded" in gitlab.inner_text()
     assert "Argo CD" in page.locator('tr[data-namespace="portfolio"]').inner_text()

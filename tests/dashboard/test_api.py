@@ -2,21 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-pytestmark = pytest.mark.django_db
+from tests.builders import ADR_NAMESPACES
 
-REQUIRED_NAMESPACES = {
-    "flux-system",
-    "bigbang",
-    "istio-system",
-    "monitoring",
-    "gitlab",
-    "cert-manager",
-    "argocd",
-    "portfolio",
-    "data-platform",
-    "ai-services",
-    "demo-apps",
-}
+pytestmark = pytest.mark.django_db
 
 
 def test_clusters_lists_the_cluster_with_its_kinds(client, polled):
@@ -34,7 +22,7 @@ def test_namespaces_are_the_overview_rows_with_owners(client, polled):
         r["namespace"]: r
         for r in client.get("/api/v1/namespaces?cluster=demo").json()["namespaces"]
     }
-    assert set(rows) >= REQUIRED_NAMESPACES
+    assert set(rows) >= ADR_NAMESPACES
     assert rows["istio-system"]["deployedBy"] == ["argocd", "flux"]
     assert rows["portfolio"]["deployedBy"] == ["argocd"]
     assert rows["monitoring"]["deployedBy"] == ["argocd", "flux"]
