@@ -25,7 +25,6 @@ from clusters.models import (
     Violation,
     Workload,
 )
-from clusters.ownership.inputs import shared_resource_warnings
 
 log = logging.getLogger(__name__)
 SEVERITY_RANK = {name: rank for rank, name in enumerate(Violation.SEVERITIES)}
@@ -48,18 +47,19 @@ def cluster_boundaries(cluster: Cluster) -> tuple[own.Boundaries, str]:
 def refresh_ownership(cluster: Cluster) -> OwnershipReport:
     boundaries, error = cluster_boundaries(cluster)
     objects, keys = _objects(cluster)
+    workloads = _workloads(cluster)
+    # analyse() reads SharedResourceWarnings from the objects' own conditions itself.
     report = own.analyse(
         objects,
         _claims(cluster, keys),
         boundaries=boundaries,
-        workloads=_workloads(cluster),
+        workloads=workloads,
         namespaces=Namespace.objects.filter(cluster=cluster).values_list("name", flat=True),
-        warnings=shared_resource_warnings(o for o in objects if o.conditions),
         contested_only=True,
     )
     scorecard = own.build_scorecard(
         report,
-        _workloads(cluster),
+        workloads,
         _monitors(cluster),
         monitoring_installed=_monitoring_installed(cluster),
     )

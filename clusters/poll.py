@@ -2,7 +2,8 @@
 
     cluster API → collect (raw dicts) → normalize → store (upsert, transitions) → roll-ups
 
-Network I/O happens first and entirely outside database transactions.
+Each GitOps kind is stored as its pages arrive, in short transactions: no database transaction
+is ever open across a network request.
 """
 
 from __future__ import annotations
