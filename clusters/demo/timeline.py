@@ -448,23 +448,7 @@ def _publish_chart(w: _World, rel: _Release, version: str, subject: str) -> str:
         repo = w.change_spec(GITREPOSITORY, repo, {"ref": {"tag": version}})
     generation = repo["metadata"].get("generation")
     revision = git_revision(version, f"{git_name}/{version}")
-    stored = f"stored artifact for revision '{revision}'"
-    new = _copy(repo)
-    status = _status(new)
-    status["artifact"] = git_artifact(git_ns, git_name, revision, w.ts)
-    conditions = drop_condition(status.get("conditions") or [], "FetchFailed")
-    for type_ in ("Ready", "ArtifactInStorage"):
-        conditions = set_condition(conditions, type_, "True", "Succeeded", stored, w.ts, generation)
-    status["conditions"] = conditions
-    status["observedGeneration"] = generation
-    w.update(GITREPOSITORY, repo, new)
-    w.emit(
-        repo,
-        "NewArtifact",
-        f"stored artifact for commit '{subject}'",
-        component=SOURCE_CONTROLLER_NAME,
-        annotations={"source.toolkit.fluxcd.io/revision": revision},
-    )
+    _store_git_artifact(w, repo, revision, generation, subject)
 
     chart_ns, chart_name = rel.chart
     chart = w.get(HELMCHART, chart_ns, chart_name)
@@ -971,25 +955,38 @@ def _new_artifact(w: _World, repo: Obj, subjects: tuple[str, ...]) -> str:
     sha = next_commit(old or meta["name"])
     revision = f"{ref or 'main'}@sha1:{sha}"
     generation = meta.get("generation")
+    _store_git_artifact(w, repo, revision, generation, _commit_subject(sha, subjects))
+    return revision
+
+
+def _store_git_artifact(
+    w: _World, repo: Obj, revision: str, generation: int | None, subject: str
+) -> None:
+    """What source-controller writes after a successful fetch: the artifact, Ready and
+    ArtifactInStorage True, FetchFailed and Reconciling gone, and a NewArtifact Event."""
+    meta = repo["metadata"]
     stored = f"stored artifact for revision '{revision}'"
     new = _copy(repo)
     status = _status(new)
     status["artifact"] = git_artifact(meta["namespace"], meta["name"], revision, w.ts)
     conditions = drop_condition(status.get("conditions") or [], "FetchFailed")
     conditions = drop_condition(conditions, "Reconciling")
-    for type_ in ("Ready", "ArtifactInStorage"):
-        conditions = set_condition(conditions, type_, "True", "Succeeded", stored, w.ts, generation)
-    status["conditions"] = conditions
+    status["conditions"] = set_conditions(
+        conditions,
+        [("Ready", "True", "Succeeded"), ("ArtifactInStorage", "True", "Succeeded")],
+        stored,
+        w.ts,
+        generation,
+    )
     status["observedGeneration"] = generation
     w.update(GITREPOSITORY, repo, new)
     w.emit(
         repo,
         "NewArtifact",
-        f"stored artifact for commit '{_commit_subject(sha, subjects)}'",
+        f"stored artifact for commit '{subject}'",
         component=SOURCE_CONTROLLER_NAME,
         annotations={"source.toolkit.fluxcd.io/revision": revision},
     )
-    return revision
 
 
 def _ks_ref(ks: Obj) -> str:
