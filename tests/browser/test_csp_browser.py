@@ -6,17 +6,10 @@ from __future__ import annotations
 import pytest
 
 from clusters.poll import poll_cluster
+from tests.browser.csp import RECORD_VIOLATIONS
 
 pytestmark = pytest.mark.browser
 
-# Records every violation the browser reports, before any page script runs (Playwright's init
-# scripts are not subject to the page's CSP).
-RECORD_VIOLATIONS = """
-window.__csp = [];
-document.addEventListener("securitypolicyviolation", (e) => {
-  window.__csp.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`);
-});
-"""
 PAGES = [
     "/",
     "/?cluster=demo",

@@ -15,17 +15,12 @@ from urllib.parse import quote
 import pytest
 
 from clusters.poll import poll_cluster
+from tests.browser.csp import RECORD_VIOLATIONS
 from tests.reliability.hostile import ALERT_IMG, ALL, HUGE_APP, hostile_objects
 
 pytestmark = pytest.mark.browser
 
 MAX_PAGE_BYTES = 300_000
-WATCH = """
-window.__csp = [];
-document.addEventListener("securitypolicyviolation", (e) => {
-  window.__csp.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`);
-});
-"""
 PAGES = [
     "/",
     "/n/demo/flux-system",
@@ -63,7 +58,7 @@ def watched(page):
         dialog.dismiss()
 
     page.on("dialog", dismiss)
-    page.add_init_script(WATCH)
+    page.add_init_script(RECORD_VIOLATIONS)
     page.dialogs = dialogs
     return page
 
