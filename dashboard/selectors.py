@@ -9,6 +9,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from clusters.models import Cluster, GitOpsObject, KindState, NamespaceRollup
+from dashboard.humanize import age
 
 # A cluster whose last good poll is older than this many intervals is shown stale.
 STALE_AFTER_INTERVALS = 3
@@ -42,7 +43,7 @@ def cluster_health(cluster: Cluster, now: datetime | None = None) -> ClusterHeal
     elif now - cluster.last_success_at > timedelta(
         seconds=cluster.poll_interval * STALE_AFTER_INTERVALS
     ):
-        reason = f"No successful poll for {_ago(now - cluster.last_success_at)}"
+        reason = f"No successful poll for {age(now - cluster.last_success_at)}"
     return ClusterHealth(
         cluster=cluster,
         stale=bool(reason),
@@ -110,17 +111,6 @@ def object_detail(cluster: str, kind: str, namespace: str, name: str) -> GitOpsO
         .filter(cluster__name=cluster, kind__iexact=kind, namespace=namespace, name=name)
         .first()
     )
-
-
-def _ago(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    if seconds < 120:
-        return f"{seconds}s"
-    if seconds < 7200:
-        return f"{seconds // 60} min"
-    if seconds < 172800:
-        return f"{seconds // 3600} h"
-    return f"{seconds // 86400} days"
 
 
 def namespace_rollup(cluster: str, namespace: str) -> NamespaceRollup | None:

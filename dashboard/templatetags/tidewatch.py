@@ -10,6 +10,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from dashboard.humanize import age
+
 register = template.Library()
 
 # icon, css modifier. Colour is never the only signal: every badge carries icon + text.
@@ -72,16 +74,8 @@ def status_tone(status: str) -> str:
 def ago(value: datetime | None) -> str:
     if value is None:
         return "never"
-    seconds = int((timezone.now() - value).total_seconds())
-    if seconds < 5:
-        return "just now"
-    if seconds < 120:
-        return f"{seconds}s ago"
-    if seconds < 7200:
-        return f"{seconds // 60} min ago"
-    if seconds < 172800:
-        return f"{seconds // 3600} h ago"
-    return f"{seconds // 86400} days ago"
+    delta = timezone.now() - value
+    return "just now" if delta.total_seconds() < 5 else f"{age(delta)} ago"
 
 
 @register.simple_tag
