@@ -68,8 +68,11 @@ DEFAULT_MAX_FAILURES = 5
 ObjectKey = tuple[str, str]  # (namespace, name); namespace "" for cluster-scoped kinds
 
 
-class WatchForbidden(KubeError):
-    """The credentials may list this kind but not watch it: the caller should poll instead."""
+class WatchUnavailable(KubeError):
+    """Watching this kind cannot work here: the caller should poll it instead.
+
+    ``reason`` says why: "WatchForbidden" (RBAC grants list but not watch) or "WatchCut" (every
+    watch stream ends at once with nothing in it, as behind a proxy that cuts long requests)."""
 
 
 @dataclass(frozen=True)
@@ -286,7 +289,8 @@ class Informer:
     def run(self) -> WatchState:
         """List (unless resuming), then watch until stopped. Returns the final state.
 
-        Raises WatchForbidden when watch is refused (list allowed): poll this kind instead.
+        Raises WatchUnavailable when watch is refused (list allowed) or every stream is cut
+        short: poll this kind instead.
         Raises KubeError when the list fails, or the watch fails ``max_failures`` times in a row.
         """
         reason = "" if self.state.resource_version else INITIAL
@@ -299,7 +303,7 @@ class Informer:
                 reason = ""
                 continue
             try:
-                progressed = self._watch_once()
+                self._watch_once()
             except _Relist as relist:
                 if relist.reason == EXPIRED:
                     self.state.expired += 1
@@ -308,7 +312,7 @@ class Informer:
             except KubeError as exc:
                 action = classify_failure(exc.status, exc.message)
                 if action is Action.FORBIDDEN:
-                    raise WatchForbidden(
+                    raise WatchUnavailable(
                         "WatchForbidden",
                         f"{self.kind.spec.kind}: list is allowed but watch is not ({exc.message}); "
                         "falling back to polling",
@@ -321,13 +325,17 @@ class Informer:
                 if self.stopped():
                     break  # the failure is stop() closing the stream
                 failures += 1
+                if exc.reason == "WatchCut" and failures >= self.max_failures:
+                    raise WatchUnavailable(
+                        "WatchCut",
+                        f"{exc.message}, {failures} times in a row; falling back to polling",
+                    ) from None
                 if action is Action.FAIL or failures >= self.max_failures:
                     raise
                 log.warning("watch %s: %s; watching again (%d)", self.path, exc.message, failures)
                 self.stop_event.wait(min(30.0, self.backoff_seconds * 2 ** (failures - 1)))
                 continue
-            if progressed:
-                failures = 0
+            failures = 0  # a stream that ran its course ends a streak of failures
             if self._resync_due():
                 reason = RESYNC
         return self.state
@@ -393,11 +401,11 @@ class Informer:
     def _resync_due(self) -> bool:
         return resync_due(self._resync_since, self.clock(), self.resync_seconds)
 
-    def _watch_once(self) -> bool:
+    def _watch_once(self) -> None:
         """One watch stream from the current version, until it ends, a resync is due, or stop.
 
-        Returns whether the stream delivered anything (a failure streak ends there). Raises
-        _Relist when the version is gone or a resync is due, KubeError when the request fails.
+        Raises _Relist when the version is gone or a resync is due, KubeError when the request
+        fails or the stream was cut short.
         """
         timeout = watch_timeout_for(self.clock(), self._next_resync(), self.watch_timeout)
         query: list[tuple[str, Any]] = [
@@ -407,12 +415,23 @@ class Informer:
             ("timeoutSeconds", timeout),
         ]
         self.state.watches += 1
+        started = time.monotonic()
         # The overall deadline bounds a server that trickles bytes and never ends the stream.
-        deadline = time.monotonic() + timeout + READ_MARGIN_SECONDS
+        deadline = started + timeout + READ_MARGIN_SECONDS
         with contextlib.closing(self._stream_lines(query, timeout, deadline)) as lines:
-            return self._consume(lines)
+            delivered = self._consume(lines)
+        elapsed = time.monotonic() - started
+        if not delivered and elapsed < timeout / 2 and not self.stopped():
+            # A healthy server keeps a quiet watch open until timeoutSeconds (and sends a
+            # bookmark before it ends): an empty stream cut short is a proxy or a broken server.
+            raise KubeError(
+                "WatchCut",
+                f"watch {self.path} ended after {elapsed:.1f} s of {timeout} s with nothing in it "
+                "(a proxy that cuts long requests?)",
+            )
 
     def _consume(self, lines: Iterator[bytes]) -> bool:
+        """Hand each event over; returns whether the stream held anything at all."""
         progressed = False
         for line in lines:
             if self.stopped():
@@ -513,22 +532,22 @@ class Informer:
                 raw.close()  # mid-stream: the connection cannot be reused
 
     def _split_lines(self, raw: Any, deadline: float) -> Iterator[bytes]:
-        buffer = b""
+        pending = bytearray()  # the start of a line whose end has not arrived yet
         for chunk in raw.stream(64 * 1024, decode_content=False):
-            buffer += chunk
-            while True:
-                newline = buffer.find(b"\n")
-                if newline < 0:
-                    break
-                line, buffer = buffer[:newline], buffer[newline + 1 :]
-                if line.strip():
-                    yield line
-            if len(buffer) > self.max_event_bytes:
+            start = 0
+            while (newline := chunk.find(b"\n", start)) >= 0:
+                pending += chunk[start:newline]
+                start = newline + 1
+                if pending.strip():
+                    yield bytes(pending)
+                pending.clear()
+            pending += chunk[start:]
+            if len(pending) > self.max_event_bytes:
                 raise KubeError(
                     "InvalidResponse",
                     f"watch {self.path}: an event over {self.max_event_bytes} bytes",
                 )
             if time.monotonic() > deadline or self.stopped():
                 return
-        if buffer.strip():
-            yield buffer
+        if pending.strip():
+            yield bytes(pending)

@@ -29,8 +29,8 @@ from clusters.collect.watch import (
     Informer,
     Synced,
     WatchEvent,
-    WatchForbidden,
     WatchState,
+    WatchUnavailable,
     classify_failure,
     classify_line,
     list_query,
@@ -391,6 +391,49 @@ def test_a_clean_end_of_stream_rewatches_from_the_last_version_without_listing(
     assert state.watches >= 2
 
 
+def test_a_consistent_list_pages_through_continue_tokens(
+    demo: DemoCluster, start: Callable[..., tuple[Recorder, Running]]
+) -> None:
+    continued = demo.set_fault("continue=", status=200)  # first match wins: register it first
+    pages = demo.set_fault("kustomizations?limit=2", status=200)
+    recorder, running = start(page_size=2, from_watch_cache=False)
+    recorder.wait_for(lambda: recorder.synced, "the first list")
+    assert (pages.hits, continued.hits) == (1, 2)  # six objects, two a page
+    assert recorder.synced[0].keys == set(demo_state(demo))
+    assert recorder.synced[0].resource_version == str(demo.resource_version)
+    running.finish()
+
+
+def test_an_expired_continue_token_restarts_the_list_once(
+    demo: DemoCluster, start: Callable[..., tuple[Recorder, Running]]
+) -> None:
+    expired = demo.set_fault("continue=", status=410, once=True)
+    recorder, running = start(page_size=2, from_watch_cache=False)
+    recorder.wait_for(lambda: recorder.synced, "the first list")
+    assert expired.hits == 1
+    assert recorder.synced[0].keys == set(demo_state(demo))
+    assert mirror_state(recorder) == demo_state(demo)
+    assert running.finish().lists == 1
+
+
+def test_a_continue_token_that_never_runs_out_ends_the_list(
+    demo: DemoCluster, start: Callable[..., tuple[Recorder, Running]]
+) -> None:
+    endless = {
+        "apiVersion": f"{KUSTOMIZE}/v1",
+        "kind": "KustomizationList",
+        "metadata": {"resourceVersion": "5", "continue": "more"},
+        "items": [],
+    }
+    caught = demo.set_fault("kustomizations?limit", body=endless)
+    recorder, running = start(max_pages=3)
+    running.join()
+    assert isinstance(running.error, KubeError)
+    assert running.error.reason == "TooManyPages"
+    assert caught.hits == 3
+    assert recorder.synced == []
+
+
 # --- 410, resync, 403, transient failures ---------------------------------------------------------
 
 
@@ -475,13 +518,27 @@ def test_403_on_watch_with_list_allowed_says_fall_back_to_polling(
     demo.set_fault("watch=", status=403)
     recorder, running = start()
     running.join()
-    assert isinstance(running.error, WatchForbidden)
+    assert isinstance(running.error, WatchUnavailable)
     assert running.error.reason == "WatchForbidden"
     assert "falling back to polling" in str(running.error)
     assert 'cannot watch resource "kustomizations"' in str(running.error)
     # What the list brought is delivered before the refusal.
     assert [s.reason for s in recorder.synced] == [INITIAL]
     assert mirror_state(recorder) == demo_state(demo)
+
+
+def test_watch_streams_cut_short_every_time_say_fall_back_to_polling(
+    demo: DemoCluster, start: Callable[..., tuple[Recorder, Running]]
+) -> None:
+    # A proxy that ends every long request at once, with a 200 and nothing in it.
+    cut = demo.set_fault("watch=", raw_body=b"")
+    recorder, running = start(max_failures=3)
+    running.join()
+    assert isinstance(running.error, WatchUnavailable)
+    assert running.error.reason == "WatchCut"
+    assert "falling back to polling" in str(running.error)
+    assert cut.hits == 3
+    assert [s.reason for s in recorder.synced] == [INITIAL]
 
 
 def test_403_on_list_is_an_error_not_a_fallback(
@@ -491,7 +548,7 @@ def test_403_on_list_is_an_error_not_a_fallback(
     recorder, running = start()
     running.join()
     assert isinstance(running.error, KubeError)
-    assert not isinstance(running.error, WatchForbidden)
+    assert not isinstance(running.error, WatchUnavailable)
     assert running.error.status == 403
     assert recorder.synced == []
 
