@@ -224,7 +224,7 @@ class Informer:
 
     ``resume_from`` starts with a watch from that version instead of a list (after a restart),
     relisting only if the server no longer has it. ``clock`` (monotonic seconds) decides when a
-    resync is due, so a test can move time without sleeping; ``wait`` is how a back-off waits.
+    resync is due, so a test can move time without sleeping; a back-off waits on ``stop``.
     """
 
     def __init__(
@@ -246,6 +246,7 @@ class Informer:
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
         max_failures: int = DEFAULT_MAX_FAILURES,
         backoff_seconds: float = 1.0,
+        read_margin: float = READ_MARGIN_SECONDS,
         timeouts: Timeouts = DEFAULT_TIMEOUTS,
         clock: Callable[[], float] = time.monotonic,
         namespace: str = "",
@@ -266,6 +267,7 @@ class Informer:
         self.max_event_bytes = max_event_bytes
         self.max_failures = max_failures
         self.backoff_seconds = backoff_seconds
+        self.read_margin = read_margin
         self.timeouts = timeouts
         self.clock = clock
         self.state = WatchState(kind.spec.key, resource_version=resume_from)
@@ -284,7 +286,8 @@ class Informer:
         self.stop_event.set()
         with self._response_lock:
             if self._response is not None:
-                self._response.shutdown()
+                with contextlib.suppress(OSError, AttributeError):  # already closed: fine
+                    self._response.shutdown()
 
     def run(self) -> WatchState:
         """List (unless resuming), then watch until stopped. Returns the final state.
@@ -417,7 +420,7 @@ class Informer:
         self.state.watches += 1
         started = time.monotonic()
         # The overall deadline bounds a server that trickles bytes and never ends the stream.
-        deadline = started + timeout + READ_MARGIN_SECONDS
+        deadline = started + timeout + self.read_margin
         with contextlib.closing(self._stream_lines(query, timeout, deadline)) as lines:
             delivered = self._consume(lines)
         elapsed = time.monotonic() - started
@@ -476,7 +479,7 @@ class Informer:
     ) -> Iterator[bytes]:
         """The stream's lines as they arrive. Every socket read waits at most timeoutSeconds plus
         a margin (the server may send nothing until it ends the stream)."""
-        read_timeout = timeout + READ_MARGIN_SECONDS
+        read_timeout = timeout + self.read_margin
         try:
             method, url, headers, _, _ = self.api.param_serialize(
                 "GET",

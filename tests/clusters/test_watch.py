@@ -375,6 +375,16 @@ def test_bookmarks_advance_the_resource_version(
     state = running.finish()
     assert state.resource_version == target
     assert state.last_bookmark is not None
+    # What the bookmark buys: etcd compacts up to now, and a restart from the bookmarked
+    # version still watches on (the list's own version is gone, it would mean a full list).
+    demo.compact()
+    assert int(listed_at) < demo.store.compacted
+    recorder, running = start(resume_from=state.resource_version)
+    set_ready(demo, "tenants", "False")
+    recorder.wait_for(lambda: recorder.watched(), "the change after resuming")
+    assert recorder.watched() == [("tenants", "False")]
+    assert recorder.synced == []
+    assert running.finish().lists == 0
 
 
 def test_a_clean_end_of_stream_rewatches_from_the_last_version_without_listing(
@@ -432,6 +442,22 @@ def test_a_continue_token_that_never_runs_out_ends_the_list(
     assert running.error.reason == "TooManyPages"
     assert caught.hits == 3
     assert recorder.synced == []
+
+
+def test_a_stream_the_server_never_ends_is_closed_by_the_client_deadline(
+    demo: DemoCluster, start: Callable[..., tuple[Recorder, Running]]
+) -> None:
+    # The server ignores timeoutSeconds and keeps the stream alive with bookmarks: only the
+    # client's deadline (timeoutSeconds + read margin) ends each watch.
+    demo.honour_watch_timeout = False
+    demo.bookmark_interval = 0.2
+    recorder, running = start(watch_timeout=1, read_margin=0.5)
+    recorder.wait_for(lambda: running.informer.state.watches >= 3, "the client to end two watches")
+    set_ready(demo, "tenants", "False")
+    recorder.wait_for(lambda: recorder.watched(), "a change on a later watch")
+    state = running.finish()
+    assert state.lists == 1
+    assert running.error is None
 
 
 # --- 410, resync, 403, transient failures ---------------------------------------------------------
