@@ -359,6 +359,19 @@ def test_watch_events_arrive_in_order_and_a_flip_and_revert_is_two_events(
     assert state.resource_version == str(demo.resource_version)
 
 
+def test_a_burst_of_flips_is_every_flip_in_order(
+    demo: DemoCluster, start: Callable[..., tuple[Recorder, Running]]
+) -> None:
+    recorder, running = start()
+    recorder.wait_for(lambda: recorder.synced, "the first list")
+    flips = ["False", "True"] * 20
+    for status in flips:
+        set_ready(demo, "tenants", status)
+    recorder.wait_for(lambda: len(recorder.watched()) == len(flips), "every flip")
+    assert recorder.watched() == [("tenants", status) for status in flips]
+    assert running.finish().lists == 1
+
+
 def test_bookmarks_advance_the_resource_version(
     demo: DemoCluster, start: Callable[..., tuple[Recorder, Running]]
 ) -> None:
