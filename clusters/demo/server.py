@@ -1311,6 +1311,8 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError as exc:
             raise ApiError(bad_request("timeoutSeconds: Invalid value")) from exc
         timeout = max(1, min(timeout, cluster.max_watch_timeout))
+        if not cluster.honour_watch_timeout:
+            timeout = cluster.max_watch_timeout  # a server (or proxy) that ignores the client's
         bookmarks = _is_true(query.get("allowWatchBookmarks"))
         rv_param = query.get("resourceVersion", "")
         if rv_param and not rv_param.isdigit():
@@ -1401,6 +1403,9 @@ class DemoCluster:
         self.watch_timeout = watch_timeout
         self.max_watch_timeout = max_watch_timeout
         self.bookmark_interval = bookmark_interval
+        # False: watches run for max_watch_timeout whatever timeoutSeconds asks, so a test can
+        # see that the client bounds a stream that does not end.
+        self.honour_watch_timeout = True
         self.log_requests = (
             _is_true(os.environ.get(LOG_ENV)) if log_requests is None else log_requests
         )
