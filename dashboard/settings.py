@@ -145,6 +145,9 @@ TIDEWATCH_DEFAULT_POLL_INTERVAL = env_int("TIDEWATCH_POLL_INTERVAL", 30, minimum
 TIDEWATCH_LIST_PAGE_SIZE = env_int("TIDEWATCH_LIST_PAGE_SIZE", 500, minimum=1)
 TIDEWATCH_CONNECT_TIMEOUT = env_int("TIDEWATCH_CONNECT_TIMEOUT", 5, minimum=1)
 TIDEWATCH_READ_TIMEOUT = env_int("TIDEWATCH_READ_TIMEOUT", 30, minimum=1)
+# /api/v1 lists (dashboard/pagination.py): ?page_size= defaults to this, and is capped at the max.
+TIDEWATCH_API_PAGE_SIZE = env_int("TIDEWATCH_API_PAGE_SIZE", 100, minimum=1)
+TIDEWATCH_API_MAX_PAGE_SIZE = env_int("TIDEWATCH_API_MAX_PAGE_SIZE", 500, minimum=1)
 # A page refresh interval for the HTMX parts, in seconds.
 TIDEWATCH_REFRESH_SECONDS = env_int("TIDEWATCH_REFRESH_SECONDS", 10, minimum=1)
 # /metrics: when set, only this bearer token (or an API token) may scrape; see dashboard/access.py.

@@ -30,5 +30,15 @@ urlpatterns = [
         api.object_detail,
         name="api-object",
     ),
+    path(
+        "api/v1/objects/<str:cluster>/<str:kind>/<str:namespace>/<str:name>/history",
+        api.object_history,
+        name="api-object-history",
+    ),
+    path(
+        "api/v1/objects/<str:cluster>/<str:kind>/<str:namespace>/<str:name>/events",
+        api.object_events,
+        name="api-object-events",
+    ),
     path("admin/", admin.site.urls),
 ]
