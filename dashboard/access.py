@@ -1,7 +1,8 @@
 """Who may see what.
 
 - ``/healthz`` and ``/readyz`` are open: kubelet and load balancers have no session.
-- ``/admin/`` and ``/static/`` look after themselves (the admin has its own login).
+- ``/login`` and ``/logout`` are open: they are how a session starts and ends.
+- ``/admin/`` and ``/static/`` look after themselves (the admin has its own, staff-only login).
 - ``/api/``: a logged-in session, or ``Authorization: Bearer <API token>`` for automation
   (read-only: GET and HEAD), or anonymous GETs when TIDEWATCH_ANONYMOUS_READ is on. A bearer token
   that is wrong is refused (401) even then: a caller presenting a credential wants to know it is
@@ -23,6 +24,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from dashboard.models import ApiToken
 
 OPEN_PREFIXES = ("/healthz", "/readyz", "/admin/", "/static/")
+OPEN_PATHS = frozenset({"/login", "/logout"})
 READ_METHODS = ("GET", "HEAD")
 
 
@@ -32,7 +34,7 @@ class LoginRequiredUnlessAnonymousRead:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         path = request.path
-        if path.startswith(OPEN_PREFIXES):
+        if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
             return self.get_response(request)
         if path == "/metrics":
             return self._metrics(request)

@@ -2,34 +2,34 @@
 
 from __future__ import annotations
 
-from django.core.paginator import EmptyPage, Paginator
 from django.http import HttpRequest, JsonResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from clusters.models import KindState
-from dashboard import selectors
+from dashboard import object_timeline, selectors
+from dashboard.pagination import paginated
 from dashboard.serializers import (
     cluster_json,
+    event_json,
     namespace_json,
     object_detail_json,
     object_summary_json,
+    transition_json,
 )
 
-MAX_PAGE_SIZE = 500
 
-
-@require_GET
+@require_safe
 def clusters(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"clusters": [cluster_json(h) for h in selectors.clusters_with_health()]})
+    return paginated(request, selectors.clusters_with_health(), "clusters", cluster_json)
 
 
-@require_GET
+@require_safe
 def namespaces(request: HttpRequest) -> JsonResponse:
     rows = selectors.namespace_rows(request.GET.get("cluster") or None)
-    return JsonResponse({"namespaces": [namespace_json(r) for r in rows]})
+    return paginated(request, rows, "namespaces", namespace_json)
 
 
-@require_GET
+@require_safe
 def objects(request: HttpRequest) -> JsonResponse:
     query = selectors.objects_filtered(
         cluster=request.GET.get("cluster"),
@@ -39,29 +39,10 @@ def objects(request: HttpRequest) -> JsonResponse:
         status=request.GET.get("status"),
         sync=request.GET.get("sync"),
     )
-    try:
-        size = min(int(request.GET.get("page_size", 100)), MAX_PAGE_SIZE)
-        number = int(request.GET.get("page", 1))
-        if size < 1 or number < 1:
-            raise ValueError
-    except ValueError:
-        return JsonResponse({"error": "page and page_size must be positive integers"}, status=400)
-    paginator = Paginator(query, size)
-    try:
-        page = paginator.page(number)
-    except EmptyPage:
-        return JsonResponse({"error": f"page {number} is past the last page"}, status=404)
-    return JsonResponse(
-        {
-            "count": paginator.count,
-            "page": number,
-            "pages": paginator.num_pages,
-            "objects": [object_summary_json(o) for o in page.object_list],
-        }
-    )
+    return paginated(request, query, "objects", object_summary_json)
 
 
-@require_GET
+@require_safe
 def object_detail(
     request: HttpRequest, cluster: str, kind: str, namespace: str, name: str
 ) -> JsonResponse:
@@ -75,3 +56,31 @@ def object_detail(
     ).first()
     stale = f"{state.reason}: {state.error}" if state else ""
     return JsonResponse(object_detail_json(obj, stale))
+
+
+def _not_stored(kind: str, namespace: str, name: str, cluster: str) -> JsonResponse:
+    return JsonResponse(
+        {"error": f"no {kind} {namespace}/{name} stored for cluster {cluster}"}, status=404
+    )
+
+
+@require_safe
+def object_history(
+    request: HttpRequest, cluster: str, kind: str, namespace: str, name: str
+) -> JsonResponse:
+    """Status, sync, revision and presence transitions, newest first; kept after a delete."""
+    rows = object_timeline.transitions(object_timeline.Identity(cluster, kind, namespace, name))
+    if rows is None:
+        return _not_stored(kind, namespace, name, cluster)
+    return paginated(request, rows, "transitions", transition_json)
+
+
+@require_safe
+def object_events(
+    request: HttpRequest, cluster: str, kind: str, namespace: str, name: str
+) -> JsonResponse:
+    """The Kubernetes Events stored about the object, newest first."""
+    rows = object_timeline.events(object_timeline.Identity(cluster, kind, namespace, name))
+    if rows is None:
+        return _not_stored(kind, namespace, name, cluster)
+    return paginated(request, rows, "events", event_json)

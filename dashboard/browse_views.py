@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from clusters.status.vocabulary import STATUS_ORDER, Sync
 from dashboard import selectors
@@ -16,7 +16,7 @@ TOOLS = (("flux", "Flux CD"), ("argocd", "Argo CD"))
 FILTERS = ("cluster", "tool", "kind", "namespace", "status", "sync")
 
 
-@require_GET
+@require_safe
 def namespace_page(request: HtmxHttpRequest, cluster: str, namespace: str) -> HttpResponse:
     token = change_token()
     if unchanged(request, token):
@@ -44,7 +44,7 @@ def namespace_page(request: HtmxHttpRequest, cluster: str, namespace: str) -> Ht
     return render(request, template, context)
 
 
-@require_GET
+@require_safe
 def search(request: HtmxHttpRequest) -> HttpResponse:
     filters = {name: request.GET.get(name) or None for name in FILTERS}
     text = request.GET.get("q", "").strip()[:200]

@@ -6,6 +6,9 @@
 - ``polls``: every enabled cluster finished a poll (successful or not) within
   TIDEWATCH_READY_POLL_INTERVALS × its interval. A cluster that is down still gets polled and
   its failure recorded; what this catches is a poller (worker, beat) that stopped.
+
+/readyz is open (probes have no session), so without a login or API token it says only which
+checks passed: the details name database and broker hosts, ports and clusters.
 """
 
 from __future__ import annotations
@@ -31,10 +34,12 @@ class Check:
     skipped: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, detailed: bool = True) -> dict[str, Any]:
         data: dict[str, Any] = {"ok": self.ok}
         if self.skipped:
             data["skipped"] = True
+        if not detailed:
+            return data
         if self.detail:
             data["detail" if self.ok else "error"] = self.detail
         data.update(self.extra)
@@ -95,8 +100,12 @@ def check_polls(now: datetime | None = None) -> Check:
     return Check(True, f"{count} enabled cluster(s) polled on time", extra={"clusters": count})
 
 
-def readiness(only: set[str] | None = None) -> tuple[bool, dict[str, Any]]:
-    """Run the checks (all, or ``only`` those named); a failed database skips the poll check."""
+DETAILS_HINT = "sign in or send an API token to see why"
+
+
+def readiness(only: set[str] | None = None, detailed: bool = True) -> tuple[bool, dict[str, Any]]:
+    """Run the checks (all, or ``only`` those named); a failed database skips the poll check.
+    ``detailed`` False: a status per check only, nothing about hosts, ports or clusters."""
     wanted = [name for name in CHECKS if only is None or name in only]
     results: dict[str, Check] = {}
     for name in wanted:
@@ -116,8 +125,10 @@ def readiness(only: set[str] | None = None) -> tuple[bool, dict[str, Any]]:
     failed = [name for name, check in results.items() if not check.ok]
     body: dict[str, Any] = {
         "status": "ok" if ok else "fail",
-        "checks": {name: check.to_dict() for name, check in results.items()},
+        "checks": {name: check.to_dict(detailed) for name, check in results.items()},
     }
     if failed:
         body["failed"] = failed
+    if not detailed:
+        body["details"] = DETAILS_HINT
     return ok, body

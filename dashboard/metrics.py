@@ -31,7 +31,7 @@ from typing import Any
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.fields.json import KT
 from django.http import HttpRequest, HttpResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 
@@ -397,6 +397,6 @@ REGISTRY = CollectorRegistry(auto_describe=False)
 REGISTRY.register(StoreCollector())
 
 
-@require_GET
+@require_safe
 def metrics(request: HttpRequest) -> HttpResponse:
     return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from dashboard import object_selectors
 from dashboard.changes import change_token, unchanged
@@ -24,7 +24,7 @@ def object_url(cluster_name: str, kind: str, namespace: str, name: str) -> str:
     return reverse("object", args=[cluster_name, kind, namespace, name])
 
 
-@require_GET
+@require_safe
 def object_page(
     request: HtmxHttpRequest, cluster: str, kind: str, namespace: str, name: str
 ) -> HttpResponse:

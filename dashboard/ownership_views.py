@@ -7,9 +7,10 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from clusters.models import LastWriter, OwnershipReport, Violation
+from dashboard.pagination import paginated
 from dashboard.views import HtmxHttpRequest
 
 CODES = {
@@ -57,7 +58,7 @@ def _namespaces(report: OwnershipReport, tool: str | None, code: str | None) -> 
     return result
 
 
-@require_GET
+@require_safe
 def ownership_page(request: HtmxHttpRequest) -> HttpResponse:
     cluster, tool, code = (request.GET.get(k) or None for k in ("cluster", "tool", "code"))
     violations = list(violations_filtered(cluster, tool, code))
@@ -82,7 +83,7 @@ def ownership_page(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-@require_GET
+@require_safe
 def scorecard_page(request: HttpRequest) -> HttpResponse:
     cluster = request.GET.get("cluster") or None
     return render(request, "dashboard/scorecard.html", {"reports": reports(cluster)})
@@ -113,26 +114,23 @@ def violation_json(v: Violation) -> dict[str, Any]:
     }
 
 
-@require_GET
+@require_safe
 def violations_api(request: HttpRequest) -> JsonResponse:
     rows = violations_filtered(
         request.GET.get("cluster"), request.GET.get("tool"), request.GET.get("code")
     )
-    return JsonResponse({"violations": [violation_json(v) for v in rows]})
+    return paginated(request, rows, "violations", violation_json)
 
 
-@require_GET
+@require_safe
 def scorecard_api(request: HttpRequest) -> JsonResponse:
-    return JsonResponse(
-        {
-            "scorecards": [
-                {
-                    "cluster": r.cluster.name,
-                    "computedAt": r.computed_at.isoformat(),
-                    "boundariesError": r.boundaries_error or None,
-                    **r.scorecard,
-                }
-                for r in reports(request.GET.get("cluster"))
-            ]
-        }
-    )
+    return paginated(request, reports(request.GET.get("cluster")), "scorecards", scorecard_json)
+
+
+def scorecard_json(r: OwnershipReport) -> dict[str, Any]:
+    return {
+        "cluster": r.cluster.name,
+        "computedAt": r.computed_at.isoformat(),
+        "boundariesError": r.boundaries_error or None,
+        **r.scorecard,
+    }

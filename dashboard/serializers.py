@@ -5,12 +5,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from clusters.models import GitOpsObject, KindState, NamespaceRollup
+from clusters.models import Event, GitOpsObject, KindState, NamespaceRollup, StatusTransition
 from dashboard.selectors import ClusterHealth
 
 
 def _time(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
+
+
+def _camel(key: str) -> str:
+    head, *rest = key.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def camel_keys(record: dict[str, Any]) -> dict[str, Any]:
+    """A stored record (a dataclass written with asdict: snake_case) with the API's camelCase
+    field names. One level only: values may be maps whose keys are data, not field names."""
+    return {_camel(key): value for key, value in record.items()}
 
 
 def kind_state_json(state: KindState) -> dict[str, Any]:
@@ -92,8 +103,8 @@ def object_detail_json(obj: GitOpsObject, stale_reason: str = "") -> dict[str, A
             "revisions": obj.revisions,
             "source": obj.source,
             "lastReconcileTime": _time(obj.last_reconcile_time),
-            "conditions": obj.conditions,
-            "dependencies": obj.dependencies,
+            "conditions": [camel_keys(c) for c in obj.conditions],
+            "dependencies": [camel_keys(d) for d in obj.dependencies],
             "details": obj.details,
             "stale": bool(stale_reason),
             "staleReason": stale_reason,
@@ -113,3 +124,25 @@ def object_detail_json(obj: GitOpsObject, stale_reason: str = "") -> dict[str, A
         }
     )
     return data
+
+
+def transition_json(row: StatusTransition) -> dict[str, Any]:
+    return {
+        "at": _time(row.at),
+        "field": row.field,
+        "from": row.from_value,
+        "to": row.to_value,
+        "message": row.message,
+    }
+
+
+def event_json(row: Event) -> dict[str, Any]:
+    return {
+        "type": row.type,
+        "reason": row.reason,
+        "message": row.message,
+        "count": row.count,
+        "source": row.source,
+        "firstSeenAt": _time(row.first_seen),
+        "lastSeenAt": _time(row.last_seen),
+    }

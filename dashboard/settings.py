@@ -106,7 +106,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
-LOGIN_URL = "/admin/login/"
+# People sign in on Tidewatch's own page (any active user may read); /admin/ keeps its own
+# staff-only login. A refused or unknown ?next= lands on the overview (dashboard/auth_views.py).
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "overview"
+LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -141,6 +145,9 @@ TIDEWATCH_DEFAULT_POLL_INTERVAL = env_int("TIDEWATCH_POLL_INTERVAL", 30, minimum
 TIDEWATCH_LIST_PAGE_SIZE = env_int("TIDEWATCH_LIST_PAGE_SIZE", 500, minimum=1)
 TIDEWATCH_CONNECT_TIMEOUT = env_int("TIDEWATCH_CONNECT_TIMEOUT", 5, minimum=1)
 TIDEWATCH_READ_TIMEOUT = env_int("TIDEWATCH_READ_TIMEOUT", 30, minimum=1)
+# /api/v1 lists (dashboard/pagination.py): ?page_size= defaults to this, and is capped at the max.
+TIDEWATCH_API_PAGE_SIZE = env_int("TIDEWATCH_API_PAGE_SIZE", 100, minimum=1)
+TIDEWATCH_API_MAX_PAGE_SIZE = env_int("TIDEWATCH_API_MAX_PAGE_SIZE", 500, minimum=1)
 # A page refresh interval for the HTMX parts, in seconds.
 TIDEWATCH_REFRESH_SECONDS = env_int("TIDEWATCH_REFRESH_SECONDS", 10, minimum=1)
 # /metrics: when set, only this bearer token (or an API token) may scrape; see dashboard/access.py.

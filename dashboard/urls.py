@@ -1,14 +1,18 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.auth.views import LogoutView
 from django.urls import path
 
-from dashboard import api, browse_views, metrics, object_views, ownership_views, views
+from dashboard import api, auth_views, browse_views, metrics, object_views, ownership_views, views
 
 urlpatterns = [
     path("", views.overview, name="overview"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    path("login", auth_views.LoginView.as_view(), name="login"),
+    # POST only (Django refuses GET): a link or an <img> cannot sign anyone out.
+    path("logout", LogoutView.as_view(), name="logout"),
     path("metrics", metrics.metrics, name="metrics"),
     path("o/<cluster>/<kind>/<namespace>/<name>", object_views.object_page, name="object"),
     # <path:>: an Argo CD destination namespace is free text in the CR and may hold a "/".
@@ -25,6 +29,16 @@ urlpatterns = [
         "api/v1/objects/<str:cluster>/<str:kind>/<str:namespace>/<str:name>",
         api.object_detail,
         name="api-object",
+    ),
+    path(
+        "api/v1/objects/<str:cluster>/<str:kind>/<str:namespace>/<str:name>/history",
+        api.object_history,
+        name="api-object-history",
+    ),
+    path(
+        "api/v1/objects/<str:cluster>/<str:kind>/<str:namespace>/<str:name>/events",
+        api.object_events,
+        name="api-object-events",
     ),
     path("admin/", admin.site.urls),
 ]

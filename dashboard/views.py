@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from django_htmx.middleware import HtmxDetails
 
 from dashboard import health, selectors
+from dashboard.access import bearer_token
 from dashboard.changes import change_token, unchanged
+from dashboard.models import ApiToken
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -27,7 +30,7 @@ def _page_number(request: HttpRequest) -> int:
         return 1
 
 
-@require_GET
+@require_safe
 def overview(request: HtmxHttpRequest) -> HttpResponse:
     cluster = request.GET.get("cluster") or None
     token = change_token()
@@ -58,16 +61,17 @@ def overview(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-@require_GET
+@require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
     """Liveness: the process answers. Touches nothing else, so a database outage does not get
     every pod restarted."""
     return JsonResponse({"status": "ok"})
 
 
-@require_GET
+@require_safe
 def readyz(request: HttpRequest) -> JsonResponse:
-    """Readiness (dashboard/health.py): 200 when every check passes, 503 naming the failed ones.
+    """Readiness (dashboard/health.py): 200 when every check passes, 503 naming the failed ones,
+    and why to a signed-in user or API token only.
     ``?checks=database,broker`` runs only those (the web pods' probe: see deploy/kubernetes)."""
     only = None
     if request.GET.get("checks"):
@@ -78,5 +82,19 @@ def readyz(request: HttpRequest) -> JsonResponse:
             return JsonResponse(
                 {"error": f"unknown checks {', '.join(unknown)}; known: {known}"}, status=400
             )
-    ok, body = health.readiness(only)
+    ok, body = health.readiness(only, detailed=_may_see_details(request))
     return JsonResponse(body, status=200 if ok else 503)
+
+
+def _may_see_details(request: HttpRequest) -> bool:
+    """A session or a valid API token. A wrong token is not refused here, unlike /api/: a probe
+    configured with a revoked token must still see the pod ready, just without the details."""
+    try:
+        if request.user.is_authenticated:
+            return True
+        token = bearer_token(request)
+        return bool(token) and ApiToken.authenticate(token) is not None
+    except DatabaseError:
+        # Sessions and tokens live in the database: with it down, answer the probe without
+        # details rather than with a 500.
+        return False

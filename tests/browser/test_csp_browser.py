@@ -20,6 +20,7 @@ PAGES = [
     "/scorecard",
     "/o/demo/HelmRelease/bigbang/gitlab",
     "/o/demo/Application/argocd/portfolio",
+    "/login",
     "/admin/login/",
 ]
 

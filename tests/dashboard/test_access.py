@@ -33,7 +33,7 @@ def token():
 def test_pages_redirect_to_login_and_apis_refuse_with_json(client, locked):
     for path in PAGES:
         response = client.get(path)
-        assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
+        assert response.status_code == 302 and response["Location"].startswith("/login?next=")
     for path in [*APIS, "/metrics"]:
         response = client.get(path)
         assert response.status_code == 401, path

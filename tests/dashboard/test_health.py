@@ -12,6 +12,7 @@ from django.utils import timezone
 from clusters.models import Cluster
 from clusters.poll import poll_cluster
 from dashboard import health
+from dashboard.models import ApiToken
 from tests.services import redis_url_or_skip
 
 pytestmark = pytest.mark.django_db
@@ -21,6 +22,13 @@ pytestmark = pytest.mark.django_db
 def no_broker(settings):
     settings.TIDEWATCH_USE_CELERY = False
     settings.TIDEWATCH_ANONYMOUS_READ = False
+
+
+@pytest.fixture
+def reader(client, django_user_model):
+    """Details of /readyz are for signed-in users (anonymous probes get a status per check)."""
+    client.force_login(django_user_model.objects.create_user("reader", password="x" * 12))
+    return client
 
 
 def closed_port() -> int:
@@ -34,8 +42,8 @@ def test_healthz_answers_without_login(client):
     assert response.status_code == 200 and response.json() == {"status": "ok"}
 
 
-def test_readyz_passes_with_a_database_and_no_broker_configured(client):
-    response = client.get("/readyz")
+def test_readyz_passes_with_a_database_and_no_broker_configured(reader):
+    response = reader.get("/readyz")
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok" and "failed" not in body
@@ -49,11 +57,11 @@ def test_readyz_passes_with_a_database_and_no_broker_configured(client):
 
 
 def test_readyz_fails_when_the_configured_broker_is_down_without_leaking_its_password(
-    client, settings
+    reader, settings
 ):
     settings.TIDEWATCH_USE_CELERY = True
     settings.REDIS_URL = f"redis://:hunter2-secret@127.0.0.1:{closed_port()}/0"
-    response = client.get("/readyz")
+    response = reader.get("/readyz")
     assert response.status_code == 503
     body = response.json()
     assert body["status"] == "fail" and body["failed"] == ["broker"]
@@ -62,20 +70,20 @@ def test_readyz_fails_when_the_configured_broker_is_down_without_leaking_its_pas
     assert "hunter2" not in response.content.decode()
 
 
-def test_readyz_checks_a_live_broker(client, settings):
+def test_readyz_checks_a_live_broker(reader, settings):
     settings.TIDEWATCH_USE_CELERY = True
     settings.REDIS_URL = redis_url_or_skip()
-    body = client.get("/readyz").json()
+    body = reader.get("/readyz").json()
     assert body["checks"]["broker"] == {"ok": True, "detail": "Redis answers"}
 
 
-def test_readyz_fails_when_a_poll_is_late_and_names_the_cluster(client, demo_cluster):
+def test_readyz_fails_when_a_poll_is_late_and_names_the_cluster(reader, demo_cluster):
     poll_cluster(demo_cluster)
-    assert client.get("/readyz").status_code == 200
+    assert reader.get("/readyz").status_code == 200
 
     old = timezone.now() - timedelta(seconds=3 * demo_cluster.poll_interval + 5)
     Cluster.objects.filter(pk=demo_cluster.pk).update(last_poll_finished_at=old)
-    response = client.get("/readyz")
+    response = reader.get("/readyz")
     assert response.status_code == 503
     polls = response.json()["checks"]["polls"]
     assert polls["ok"] is False and polls["late"] == 1
@@ -84,7 +92,7 @@ def test_readyz_fails_when_a_poll_is_late_and_names_the_cluster(client, demo_clu
 
     # A cluster removed from clusters.yaml is not polled any more, and not waited for.
     Cluster.objects.filter(pk=demo_cluster.pk).update(enabled=False)
-    assert client.get("/readyz").status_code == 200
+    assert reader.get("/readyz").status_code == 200
 
 
 def test_a_failing_cluster_still_counts_as_polled(client, demo_cluster, demo):
@@ -95,15 +103,15 @@ def test_a_failing_cluster_still_counts_as_polled(client, demo_cluster, demo):
     assert client.get("/readyz").status_code == 200
 
 
-def test_a_cluster_never_polled_is_late(client, demo_cluster):
-    response = client.get("/readyz")
+def test_a_cluster_never_polled_is_late(reader, demo_cluster):
+    response = reader.get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"]["polls"]["error"] == "demo: never polled"
     # The web pods' probe asks only for the database.
-    assert client.get("/readyz?checks=database").status_code == 200
+    assert reader.get("/readyz?checks=database").status_code == 200
 
 
-def test_readyz_reports_a_database_outage(client, monkeypatch):
+def test_readyz_reports_a_database_outage(reader, monkeypatch):
     class Down:
         vendor = "postgresql"
 
@@ -111,7 +119,7 @@ def test_readyz_reports_a_database_outage(client, monkeypatch):
             raise OperationalError("connection refused")
 
     monkeypatch.setattr(health, "connection", Down())
-    response = client.get("/readyz")
+    response = reader.get("/readyz")
     assert response.status_code == 503
     body = response.json()
     assert body["failed"] == ["database", "polls"]
@@ -125,3 +133,69 @@ def test_unknown_checks_are_a_400(client):
     response = client.get("/readyz?checks=database,disk")
     assert response.status_code == 400
     assert "unknown checks disk" in response.json()["error"]
+
+
+def _everything_failing(settings, monkeypatch, demo_cluster) -> None:
+    """Broker down at a known host:port, database down with a libpq-style message naming its
+    host and port, and (checked first) a cluster whose poll is late."""
+    settings.TIDEWATCH_USE_CELERY = True
+    settings.REDIS_URL = f"redis://127.0.0.1:{closed_port()}/0"
+
+    class Down:
+        vendor = "postgresql"
+
+        def cursor(self):
+            raise OperationalError(
+                'connection to server at "db.internal.example" (10.1.2.3), port 5432 failed'
+            )
+
+    monkeypatch.setattr(health, "connection", Down())
+
+
+def test_anonymous_readyz_gives_a_status_per_check_and_nothing_about_hosts_or_clusters(
+    client, settings, monkeypatch, demo_cluster
+):
+    _everything_failing(settings, monkeypatch, demo_cluster)
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body == {
+        "status": "fail",
+        "checks": {"database": {"ok": False}, "broker": {"ok": False}, "polls": {"ok": False}},
+        "failed": ["database", "broker", "polls"],
+        "details": health.DETAILS_HINT,
+    }
+    for secret in ("db.internal.example", "10.1.2.3", "5432", "127.0.0.1", demo_cluster.name):
+        assert secret not in response.content.decode(), secret
+
+
+def test_anonymous_readyz_does_not_name_a_late_cluster(client, demo_cluster):
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["polls"] == {"ok": False}
+    assert "demo" not in response.content.decode()
+
+
+@pytest.mark.parametrize("who", ["session", "api-token"])
+def test_signed_in_users_and_api_tokens_see_the_details(
+    client, settings, monkeypatch, demo_cluster, django_user_model, who
+):
+    _everything_failing(settings, monkeypatch, demo_cluster)
+    headers = {}
+    if who == "session":
+        client.force_login(django_user_model.objects.create_user("ops", password="x" * 12))
+    else:
+        _, token = ApiToken.issue("prober")
+        headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    body = client.get("/readyz", **headers).json()
+    assert "db.internal.example" in body["checks"]["database"]["error"]
+    assert "127.0.0.1:" in body["checks"]["broker"]["error"]
+    assert "details" not in body
+
+
+def test_a_wrong_token_still_gets_the_status_without_details(client, demo_cluster):
+    """A probe with a revoked token must not take the pod out of service: 200, no details."""
+    poll_cluster(demo_cluster)
+    response = client.get("/readyz", HTTP_AUTHORIZATION="Bearer tw_revoked")
+    assert response.status_code == 200
+    assert response.json()["checks"]["polls"] == {"ok": True}

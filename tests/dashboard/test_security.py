@@ -222,6 +222,7 @@ def test_every_page_has_the_strict_csp_and_no_inline_code(client, polled, settin
         "/search?q=gitlab",
         "/ownership",
         "/scorecard",
+        "/login",
         "/admin/login/",
     ]
     for path in pages:
