@@ -244,6 +244,10 @@ class NamespaceRollup(models.Model):
     declared_owner = models.CharField(max_length=10, blank=True)  # "" = undeclared
     ownership = models.TextField(blank=True)  # one sentence: declared vs observed
     violation_codes = models.JSONField(default=list)
+    # Objects and ownership violations on one scale (clusters/attention.py): the overview's
+    # order (worst first), row colour and banner. rank 0 = a critical violation, 5 = fine.
+    attention_rank = models.PositiveSmallIntegerField(default=5)
+    attention = models.CharField(max_length=10, blank=True)  # palette tone; "" = fine
     # Set by rebuild_rollups when the row's content changes (bulk_update skips auto_now).
     updated_at = models.DateTimeField(null=True, blank=True)
 
