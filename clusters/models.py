@@ -263,7 +263,8 @@ def status_rank(status: str) -> int:
 
 
 class Workload(models.Model):
-    """A controller Deployment/StatefulSet in a GitOps tool's install namespace."""
+    """A Deployment/StatefulSet in a GitOps tool's install namespace or labelled part of one
+    (clusters/collect/core.py); which are controllers: clusters/ownership/controllers.py."""
 
     cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="workloads")
     kind = models.CharField(max_length=50)
