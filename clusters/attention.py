@@ -75,7 +75,7 @@ def namespace_attention(
 
 
 def violation_sentence(violation: Mapping[str, Any], count: int = 1) -> str:
-    """ "Ownership violation TW002 (critical): <explanation>" (+ how many more)."""
+    """Ownership violation TW002 (critical): <explanation>, and how many more there are."""
     more = count - 1
     tail = f" ({more} more ownership violation{'s' if more > 1 else ''})" if more else ""
     return (

@@ -48,7 +48,7 @@ def violations_filtered(
 
 
 def active_filters(**filters: str | None) -> str:
-    """ "tool=flux, code=TW003": what the empty-or-short filtered view says it is filtered by."""
+    """What a filtered view says it is filtered by, e.g. tool=flux, code=TW003."""
     return ", ".join(f"{key}={value}" for key, value in filters.items() if value)
 
 

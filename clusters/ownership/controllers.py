@@ -56,7 +56,7 @@ NOT_SCRAPED = {FLUX: (), ARGOCD: ("redis",)}
 
 
 def component(workload: Workload, tool: str) -> str:
-    """ "source-controller", "server", "redis" ... (see the module docstring)."""
+    """The component a controller runs, e.g. source-controller, server, redis (see above)."""
     labelled = workload.labels.get(COMPONENT_LABEL, "")
     if labelled:
         return labelled

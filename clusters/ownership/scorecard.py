@@ -191,7 +191,7 @@ def _shared_resources_row(report: OwnershipReport) -> ScoreRow:
 
 
 def _named(violations: list[Violation]) -> str:
-    """ "ClusterRole data-platform-spark by Application argocd/data-platform" for the first few."""
+    """The first few resources with who claims them, e.g. ClusterRole x by Application a/b."""
     shown = []
     for violation in violations[:NAMED]:
         what = _resource(violation.resource) if violation.resource else violation.explanation

@@ -156,7 +156,7 @@ def application_headline(
 
 
 def out_of_sync_sentence(drifted: list[ResourceRef]) -> str:
-    """ "2 resources out of sync: ConfigMap ns/a, Deployment ns/b" (the first few named)."""
+    """E.g. 2 resources out of sync: ConfigMap ns/a, Deployment ns/b (the first few named)."""
     names = [_resource_label(ref) for ref in drifted[:OUT_OF_SYNC_NAMED]]
     more = len(drifted) - len(names)
     listed = ", ".join(names) + (f" and {more} more" if more else "")
@@ -169,7 +169,7 @@ def _resource_label(ref: ResourceRef) -> str:
 
 
 def _warnings_sentence(warnings: list[Condition]) -> str:
-    """ "OrphanedResourceWarning: <message>" after the real reason, so it is read as a warning."""
+    """<Type>: <message> of the first warning: put after the real reason, read as a warning."""
     if not warnings:
         return ""
     return f"{warnings[0].type}: {warnings[0].message}{_more_warnings(warnings)}"

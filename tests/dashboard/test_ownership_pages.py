@@ -26,8 +26,14 @@ def test_ownership_filters_by_code_and_tool(client, polled):
     assert 'data-namespace="portfolio"' not in flux and 'data-namespace="gitlab"' in flux
 
 
-@pytest.mark.parametrize("tool", ["flux", "argocd"])
-def test_a_conflict_between_the_tools_belongs_to_both_tool_filters(client, polled, tool):
+@pytest.mark.parametrize(
+    ("tool", "matching"),
+    [
+        ("flux", "1 ownership violation</strong> matches"),
+        ("argocd", "4 ownership violations</strong> match"),
+    ],
+)
+def test_a_conflict_between_the_tools_belongs_to_both_tool_filters(client, polled, tool, matching):
     html = client.get(f"/ownership?tool={tool}").content.decode()
     assert 'data-code="TW002"' in html
     assert html.index('class="summary summary--bad"') < html.index('data-code="TW002"')
