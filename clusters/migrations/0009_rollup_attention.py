@@ -14,8 +14,8 @@ _STATUS = {
 
 
 def fill_attention(apps, schema_editor):
-    """Existing rows get their rank and tone now; the violation sentence joins their headline
-    at the next roll-up rebuild."""
+    """Existing rows get their rank and tone now; the violation's own sentence joins their
+    headline at the next roll-up rebuild."""
     rollups = apps.get_model("clusters", "NamespaceRollup")
     changed = []
     for row in rollups.objects.all().iterator():
@@ -29,9 +29,14 @@ def fill_attention(apps, schema_editor):
             rank, tone = 1, "bad"
         elif codes and rank > 2:
             rank, tone = 2, "warn"
+        if codes and not row.headline:
+            # Never an empty sentence in the banner; the full one comes with the next rebuild.
+            row.headline = f"Ownership violations: {', '.join(sorted(codes))}"
         row.attention_rank, row.attention = rank, tone
         changed.append(row)
-    rollups.objects.bulk_update(changed, ["attention_rank", "attention"], batch_size=500)
+    rollups.objects.bulk_update(
+        changed, ["attention_rank", "attention", "headline"], batch_size=500
+    )
 
 
 class Migration(migrations.Migration):
