@@ -244,6 +244,10 @@ class NamespaceRollup(models.Model):
     declared_owner = models.CharField(max_length=10, blank=True)  # "" = undeclared
     ownership = models.TextField(blank=True)  # one sentence: declared vs observed
     violation_codes = models.JSONField(default=list)
+    # Objects and ownership violations on one scale (clusters/attention.py): the overview's
+    # order (worst first), row colour and banner. rank 0 = a critical violation, 5 = fine.
+    attention_rank = models.PositiveSmallIntegerField(default=5)
+    attention = models.CharField(max_length=10, blank=True)  # palette tone; "" = fine
     # Set by rebuild_rollups when the row's content changes (bulk_update skips auto_now).
     updated_at = models.DateTimeField(null=True, blank=True)
 
@@ -259,7 +263,8 @@ def status_rank(status: str) -> int:
 
 
 class Workload(models.Model):
-    """A controller Deployment/StatefulSet in a GitOps tool's install namespace."""
+    """A Deployment/StatefulSet in a GitOps tool's install namespace or labelled part of one
+    (clusters/collect/core.py); which are controllers: clusters/ownership/controllers.py."""
 
     cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="workloads")
     kind = models.CharField(max_length=50)

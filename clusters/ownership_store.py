@@ -240,7 +240,8 @@ def _save(
 
 
 def namespace_ownership(cluster: Cluster) -> dict[str, dict[str, Any]]:
-    """namespace → {declared_owner, summary, codes} from the stored report (for roll-ups)."""
+    """namespace → {declared_owner, summary, codes, violations} from the stored report (for
+    roll-ups; violations are {code, severity, explanation}, worst first)."""
     report = OwnershipReport.objects.filter(cluster=cluster).values_list("namespaces", flat=True)
     result: dict[str, dict[str, Any]] = defaultdict(dict)
     for item in report.first() or []:
@@ -248,5 +249,9 @@ def namespace_ownership(cluster: Cluster) -> dict[str, dict[str, Any]]:
             "declared_owner": item.get("declared_owner") or "",
             "summary": item.get("summary") or "",
             "codes": sorted({v["code"] for v in item.get("violations") or []}),
+            "violations": [
+                {key: v.get(key, "") for key in ("code", "severity", "explanation")}
+                for v in item.get("violations") or []
+            ],
         }
     return result

@@ -14,6 +14,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from clusters.attention import namespace_attention
 from clusters.models import (
     Cluster,
     GitOpsObject,
@@ -72,6 +73,10 @@ def rebuild_rollups(cluster: Cluster) -> int:
         rollup.declared_owner = owner.get("declared_owner", "")
         rollup.ownership = owner.get("summary", "")
         rollup.violation_codes = owner.get("codes", [])
+        # A namespace whose only problem is an ownership violation needs attention too.
+        verdict = namespace_attention(rollup.status, rollup.headline, owner.get("violations", []))
+        rollup.attention_rank, rollup.attention = verdict.rank, verdict.tone
+        rollup.headline = verdict.headline[:1000]
     return _write(cluster, wanted)
 
 
@@ -148,6 +153,8 @@ _COMPARED = (
     "declared_owner",
     "ownership",
     "violation_codes",
+    "attention_rank",
+    "attention",
 )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
@@ -24,6 +24,15 @@ CODES = {
 }
 
 
+# What tool= means for a violation: a violation whose tool is "" is between both tools (TW002
+# always; TW005 and TW006 when both tools are involved), so it belongs to either tool's view.
+BOTH_TOOLS = ("flux", "argocd")
+
+
+def violation_tools(v: Violation) -> list[str]:
+    return [v.tool] if v.tool else list(BOTH_TOOLS)
+
+
 def violations_filtered(
     cluster: str | None = None, tool: str | None = None, code: str | None = None
 ) -> QuerySet[Violation]:
@@ -33,10 +42,15 @@ def violations_filtered(
     if cluster:
         rows = rows.filter(cluster__name=cluster)
     if tool:
-        rows = rows.filter(tool=tool)
+        rows = rows.filter(Q(tool=tool) | Q(tool=""))
     if code:
         rows = rows.filter(code=code.upper())
     return rows
+
+
+def active_filters(**filters: str | None) -> str:
+    """What a filtered view says it is filtered by, e.g. tool=flux, code=TW003."""
+    return ", ".join(f"{key}={value}" for key, value in filters.items() if value)
 
 
 def reports(cluster: str | None = None) -> list[OwnershipReport]:
@@ -75,6 +89,9 @@ def ownership_page(request: HtmxHttpRequest) -> HttpResponse:
         "violations": violations,
         "severity_counts": _severity_counts(violations),
         "filters": {"cluster": cluster, "tool": tool, "code": code},
+        # A filtered view never reads as an all-clear: it says what it hides (one COUNT).
+        "filtered_by": active_filters(cluster=cluster, tool=tool, code=code),
+        "total_violations": Violation.objects.count() if (cluster or tool or code) else None,
         "codes": CODES,
     }
     template = "dashboard/ownership.html"
@@ -107,6 +124,7 @@ def violation_json(v: Violation) -> dict[str, Any]:
         "namespace": v.namespace or None,
         "resource": v.resource or None,
         "tool": v.tool or None,
+        "tools": violation_tools(v),  # who a violation belongs to: both when tool is null
         "evidence": v.evidence,
         "objects": v.object_keys,
         "firstSeenAt": v.first_seen_at.isoformat(),
@@ -116,10 +134,15 @@ def violation_json(v: Violation) -> dict[str, Any]:
 
 @require_safe
 def violations_api(request: HttpRequest) -> JsonResponse:
-    rows = violations_filtered(
-        request.GET.get("cluster"), request.GET.get("tool"), request.GET.get("code")
+    cluster, tool, code = (request.GET.get(k) or None for k in ("cluster", "tool", "code"))
+    extra: dict[str, Any] = {}
+    if cluster or tool or code:
+        # An empty filtered answer must not read as "no violations": say how many there are.
+        extra["filteredBy"] = active_filters(cluster=cluster, tool=tool, code=code)
+        extra["total"] = Violation.objects.count()
+    return paginated(
+        request, violations_filtered(cluster, tool, code), "violations", violation_json, extra
     )
-    return paginated(request, rows, "violations", violation_json)
 
 
 @require_safe

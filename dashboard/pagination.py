@@ -37,8 +37,10 @@ def paginated(
     rows: QuerySet[Any] | Sequence[T],
     key: str,
     serialize: Callable[[T], dict[str, Any]],
+    extra: dict[str, Any] | None = None,
 ) -> JsonResponse:
-    """The page asked for, as JSON: 400 for a malformed page, 404 past the last one."""
+    """The page asked for, as JSON (with ``extra`` keys beside the envelope): 400 for a
+    malformed page, 404 past the last one."""
     try:
         number, size = page_params(request)
     except BadPage as exc:
@@ -54,5 +56,6 @@ def paginated(
             "page": number,
             "pages": paginator.num_pages,
             key: [serialize(row) for row in page.object_list],
+            **(extra or {}),
         }
     )

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from clusters.attention import FINE_RANK
 from clusters.models import Cluster, GitOpsObject, KindState, NamespaceRollup
 from dashboard.humanize import age
 
@@ -65,8 +66,10 @@ def clusters_with_health(name: str | None = None) -> list[ClusterHealth]:
 
 
 def namespace_rows(cluster: str | None = None) -> QuerySet[NamespaceRollup]:
+    # Worst first on one scale (clusters/attention.py): a critical ownership violation before a
+    # Degraded object, then by object status.
     rows = NamespaceRollup.objects.select_related("cluster").order_by(
-        "status_rank", "cluster__name", "namespace"
+        "attention_rank", "status_rank", "cluster__name", "namespace"
     )
     if cluster:
         rows = rows.filter(cluster__name=cluster)
@@ -78,7 +81,9 @@ def namespace_counts(cluster: str | None = None) -> dict[str, int]:
     rows = NamespaceRollup.objects.all()
     if cluster:
         rows = rows.filter(cluster__name=cluster)
-    return rows.aggregate(total=Count("id"), attention=Count("id", filter=~Q(headline="")))
+    return rows.aggregate(
+        total=Count("id"), attention=Count("id", filter=Q(attention_rank__lt=FINE_RANK))
+    )
 
 
 def objects_filtered(

@@ -68,6 +68,10 @@ def namespace_json(row: NamespaceRollup) -> dict[str, Any]:
         "syncCounts": row.sync_counts,
         "objectCount": row.object_count,
         "headline": row.headline,
+        # Objects and ownership violations together: what the overview colours and counts.
+        "needsAttention": bool(row.attention),
+        "attention": row.attention or None,
+        "violationCodes": row.violation_codes,
         "staleReasons": row.stale_reasons,
         "lastSuccessAt": _time(row.cluster.last_success_at),
     }

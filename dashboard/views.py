@@ -9,6 +9,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 from django_htmx.middleware import HtmxDetails
 
+from clusters.attention import FINE_RANK
 from dashboard import health, selectors
 from dashboard.access import bearer_token
 from dashboard.changes import change_token, unchanged
@@ -45,7 +46,7 @@ def overview(request: HtmxHttpRequest) -> HttpResponse:
         "rows": list(rows[start : start + OVERVIEW_PAGE_SIZE]),
         # The worst namespace with something to say, whatever page is shown: the sentence
         # before the table.
-        "worst": rows.exclude(headline="").first() if counts["attention"] else None,
+        "worst": rows.filter(attention_rank__lt=FINE_RANK).first() if counts["attention"] else None,
         "counts": counts,
         "page": page,
         "first": start + 1,

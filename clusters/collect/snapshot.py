@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,6 +12,7 @@ from kubernetes import client as k8s
 from clusters.collect.argo import ARGO_KINDS
 from clusters.collect.core import (
     CONTROLLER_NAMESPACES,
+    CONTROLLER_SELECTOR,
     EVENTS,
     MONITOR_KINDS,
     NAMESPACES,
@@ -72,6 +74,10 @@ def collect_cluster(
     def listed(spec: KindSpec, namespaces: tuple[str, ...] = ("",)) -> KindResult:
         return _list_kind(api, spec, served, errors, page_size, timeouts, namespaces)
 
+    def labelled(spec: KindSpec) -> KindResult:
+        selector = [[("labelSelector", CONTROLLER_SELECTOR)]]
+        return _list_kind(api, spec, served, errors, page_size, timeouts, queries=selector)
+
     gitops = []
     for spec in kinds:
         if on_kind is None:
@@ -91,10 +97,29 @@ def collect_cluster(
         server=str(api.configuration.host),
         kinds=gitops,
         namespaces=listed(NAMESPACES),
-        workloads=[listed(spec, CONTROLLER_NAMESPACES) for spec in WORKLOAD_KINDS],
+        workloads=[
+            _controller_workloads(listed(spec, CONTROLLER_NAMESPACES), labelled(spec))
+            for spec in WORKLOAD_KINDS
+        ],
         monitors=[listed(spec) for spec in MONITOR_KINDS],
         events=_list_kind(api, EVENTS, served, errors, page_size, timeouts, queries=event_filters),
     )
+
+
+def _controller_workloads(in_namespaces: KindResult, labelled: KindResult) -> KindResult:
+    """The install namespaces' workloads plus those labelled part of a tool anywhere, once
+    each. Either list failing fails the kind: a partial list would read as "controller gone"."""
+    if in_namespaces.state != OK:
+        return in_namespaces
+    if labelled.state != OK:
+        return labelled
+    unique: dict[tuple[str, str], dict[str, Any]] = {}
+    for item in in_namespaces.items + labelled.items:
+        metadata = item.get("metadata")
+        metadata = metadata if isinstance(metadata, dict) else {}
+        unique.setdefault((str(metadata.get("namespace")), str(metadata.get("name"))), item)
+    items = list(unique.values())
+    return dataclasses.replace(in_namespaces, items=items, count=len(items))
 
 
 def _streamed_kind(

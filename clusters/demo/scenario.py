@@ -708,10 +708,13 @@ argocd argocd-server Deployment.apps
 argocd argocd-repo-server Deployment.apps
 argocd argocd-applicationset-controller Deployment.apps
 argocd argocd-redis Deployment.apps
+argocd argocd-notifications-controller Deployment.apps
+argocd argocd-dex-server Deployment.apps
 argocd argocd-application-controller StatefulSet.apps
 argocd argocd-server Service
 argocd argocd-repo-server Service
 argocd argocd-redis Service
+argocd argocd-dex-server Service
 argocd argocd-cm ConfigMap
 argocd argocd-rbac-cm ConfigMap
 argocd argocd-cmd-params-cm ConfigMap
@@ -785,6 +788,7 @@ _FLEET_REFS = """
 - receivers.notification.toolkit.fluxcd.io CustomResourceDefinition.apiextensions.k8s.io
 - imagerepositories.image.toolkit.fluxcd.io CustomResourceDefinition.apiextensions.k8s.io
 - imagepolicies.image.toolkit.fluxcd.io CustomResourceDefinition.apiextensions.k8s.io
+- imageupdateautomations.image.toolkit.fluxcd.io CustomResourceDefinition.apiextensions.k8s.io
 - crd-controller-flux-system ClusterRole.rbac.authorization.k8s.io
 - flux-edit-flux-system ClusterRole.rbac.authorization.k8s.io
 - flux-view-flux-system ClusterRole.rbac.authorization.k8s.io
@@ -847,6 +851,7 @@ def _flux_system(clock: Clock, objects: list[Obj]) -> None:
         "helm-controller",
         "notification-controller",
         "image-reflector-controller",
+        "image-automation-controller",
     ]
     versions = {
         "source-controller": "v1.9.4",
@@ -854,6 +859,7 @@ def _flux_system(clock: Clock, objects: list[Obj]) -> None:
         "helm-controller": "v1.6.3",
         "notification-controller": "v1.9.3",
         "image-reflector-controller": "v1.2.4",
+        "image-automation-controller": "v1.2.3",
     }
     for name in controllers:
         objects.append(
@@ -1021,7 +1027,8 @@ def _flux_system(clock: Clock, objects: list[Obj]) -> None:
         )
     )
 
-    # Image automation for the platform's own tooling (image-reflector-controller only).
+    # Image automation for the platform's own tooling: scanning and policies only (the
+    # image-automation-controller runs, but no ImageUpdateAutomation writes to Git yet).
     image = "registry.example.mil/platform/tidewatch"
     scanned = clock.ago(minutes=1)
     objects.append(
@@ -1628,6 +1635,8 @@ argocd argocd argocd-server Deployment 2 big-bang/argocd:v3.5.1
 argocd argocd argocd-repo-server Deployment 2 big-bang/argocd:v3.5.1
 argocd argocd argocd-applicationset-controller Deployment 1 big-bang/argocd:v3.5.1
 argocd argocd argocd-redis Deployment 1 opensource/redis/redis7:7.4.5
+argocd argocd argocd-notifications-controller Deployment 1 big-bang/argocd:v3.5.1
+argocd argocd argocd-dex-server Deployment 1 opensource/dexidp/dex:v2.43.1
 argocd argocd argocd-application-controller StatefulSet 1 big-bang/argocd:v3.5.1
 """  # noqa: E501 (a table reads better unwrapped)
 

@@ -10,23 +10,25 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from clusters.ownership import controllers
 from clusters.ownership.analysis import NamespaceOwnership, OwnershipReport
 from clusters.ownership.boundaries import ARGOCD, FLUX, TOOL_NAMES, TOOLS
 from clusters.ownership.inputs import Monitor, Workload
-from clusters.ownership.violations import CONTESTED, CROSS_BOUNDARY
+from clusters.ownership.rules import names
+from clusters.ownership.violations import (
+    CLUSTER_SCOPED,
+    CONTESTED,
+    CROSS_BOUNDARY,
+    DUPLICATE_CLAIM,
+    ResourceId,
+    Violation,
+)
 
 PASS, FAIL, UNKNOWN = "pass", "fail", "unknown"
 
-FLUX_CONTROLLERS = (
-    "source-controller",
-    "kustomize-controller",
-    "helm-controller",
-    "notification-controller",
-)
-ARGOCD_CONTROLLERS = ("argocd-server", "argocd-repo-server", "argocd-application-controller")
-CONTROLLERS = {FLUX: FLUX_CONTROLLERS, ARGOCD: ARGOCD_CONTROLLERS}
-CONTROLLER_KINDS = ("Deployment", "StatefulSet")
 DEGRADED = "Degraded"
+# Evidence names the first few; the ownership page lists them all.
+NAMED = 3
 
 
 @dataclass
@@ -83,6 +85,7 @@ def build_scorecard(
             _controllers_row(report, FLUX, listed),
             _controllers_row(report, ARGOCD, listed),
             _conflicts_row(report),
+            _shared_resources_row(report),
             _reconciled_row(report, FLUX),
             _reconciled_row(report, ARGOCD),
             _monitoring_row(report, listed, list(monitors), monitoring_installed),
@@ -92,13 +95,9 @@ def build_scorecard(
 
 def find_controllers(
     report: OwnershipReport, tool: str, workloads: list[Workload]
-) -> dict[str, Workload | None]:
-    """Each expected controller of ``tool`` in its install namespace (None when absent)."""
-    namespace = report.boundaries.install_namespace(tool)
-    by_name = {
-        w.name: w for w in workloads if w.namespace == namespace and w.kind in CONTROLLER_KINDS
-    }
-    return {name: by_name.get(name) for name in CONTROLLERS[tool]}
+) -> list[Workload]:
+    """The tool's controllers, discovered from their labels (clusters/ownership/controllers)."""
+    return controllers.find_controllers(report.boundaries, tool, workloads)
 
 
 # -- rows ---------------------------------------------------------------------------------------
@@ -113,13 +112,18 @@ def _controllers_row(
     if workloads is None:
         return ScoreRow(row_id, title, UNKNOWN, "Deployments and StatefulSets were not collected.")
     found = find_controllers(report, tool, workloads)
-    missing = [n for n, w in found.items() if w is None]
-    unready = [
-        f"{n} ({w.ready}/{w.desired} ready)" for n, w in found.items() if w and not w.is_ready
+    missing = [
+        controllers.display_name(c, tool) for c in controllers.missing_components(tool, found)
     ]
+    unready = [f"{w.name} ({w.ready}/{w.desired} ready)" for w in found if not w.is_ready]
     if not missing and not unready:
+        where = ", ".join(sorted({w.namespace for w in found}))
         return ScoreRow(
-            row_id, title, PASS, f"All {len(found)} {name} controllers in {namespace} are ready."
+            row_id,
+            title,
+            PASS,
+            f"All {len(found)} {name} controllers in {where} are ready: "
+            f"{', '.join(w.name for w in found)}.",
         )
     problems = []
     if missing:
@@ -147,6 +151,59 @@ def _conflicts_row(report: OwnershipReport) -> ScoreRow:
         where = ", ".join(sorted({v.namespace for v in crossing}))
         parts.append(f"{len(crossing)} cross-boundary deployment{_s(crossing)} ({where})")
     return ScoreRow("no-conflicts", title, FAIL, f"Found {' and '.join(parts)}.")
+
+
+def _shared_resources_row(report: OwnershipReport) -> ScoreRow:
+    """ADR-003: shared resources (CRDs, cluster-level configs) are managed by Flux: none
+    managed by the other tool (TW003), none claimed twice by one tool (TW005)."""
+    owner = report.boundaries.cluster_scoped_owner
+    row_id = "shared-resources"
+    if owner is None:
+        return ScoreRow(
+            row_id,
+            "Shared resources (CRDs, cluster-level configs) have one owner",
+            UNKNOWN,
+            "The boundaries declare no owner for cluster-scoped resources.",
+        )
+    name = TOOL_NAMES[owner]
+    title = f"Shared resources (CRDs, cluster-level configs) managed by {name}"
+    wrong_tool = report.by_code(CLUSTER_SCOPED)
+    doubled = report.by_code(DUPLICATE_CLAIM)
+    if not wrong_tool and not doubled:
+        return ScoreRow(
+            row_id,
+            title,
+            PASS,
+            f"Every cluster-scoped resource a GitOps object manages is managed by {name}, and "
+            "no resource is claimed by two objects of one tool.",
+        )
+    parts = []
+    if wrong_tool:
+        parts.append(
+            f"{len(wrong_tool)} cluster-scoped resource{_s(wrong_tool)} managed by "
+            f"{_tools([t for t in TOOLS if t != owner])} ({_named(wrong_tool)})"
+        )
+    if doubled:
+        parts.append(
+            f"{len(doubled)} resource{_s(doubled)} claimed twice by one tool ({_named(doubled)})"
+        )
+    return ScoreRow(row_id, title, FAIL, f"Found {' and '.join(parts)}.")
+
+
+def _named(violations: list[Violation]) -> str:
+    """The first few resources with who claims them, e.g. ClusterRole x by Application a/b."""
+    shown = []
+    for violation in violations[:NAMED]:
+        what = _resource(violation.resource) if violation.resource else violation.explanation
+        by = names(violation.objects)
+        shown.append(f"{what} by {by}" if by else what)
+    more = len(violations) - len(shown)
+    return "; ".join(shown) + (f"; and {more} more" if more else "")
+
+
+def _resource(resource: ResourceId) -> str:
+    where = f"{resource.namespace}/" if resource.namespace else ""
+    return f"{resource.kind} {where}{resource.name}"
 
 
 def _reconciled_row(report: OwnershipReport, tool: str) -> ScoreRow:
@@ -211,10 +268,12 @@ def _monitoring_row(
         return ScoreRow(row_id, title, UNKNOWN, "Deployments and StatefulSets were not collected.")
     uncovered, absent = [], []
     for tool in TOOLS:
-        present = [w for w in find_controllers(report, tool, workloads).values() if w]
+        present = find_controllers(report, tool, workloads)
         if not present:
             absent.append(TOOL_NAMES[tool])
         for workload in present:
+            if controllers.component(workload, tool) in controllers.NOT_SCRAPED[tool]:
+                continue
             if not any(m.selects(workload) for m in monitors):
                 uncovered.append(workload.name)
     if absent:

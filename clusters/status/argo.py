@@ -11,8 +11,12 @@ the CR: ResourceRef.health is then None ("not reported"), never guessed. Install
 health inline keep it, and it is copied.
 
 The headline reason/message, in order: a SyncError from a Failed/Error operation; any other
-``*Error`` condition; a Failed/Error operation; a running operation; ``*Warning`` conditions
-(an error always beats a warning); the (deprecated) health message; else health and sync.
+``*Error`` condition; a Failed/Error operation; a running operation; an OutOfSync Application's
+out-of-sync resources (named, with any warnings after them: a warning such as
+OrphanedResourceWarning is not the reason an Application is OutOfSync; when Argo CD lists no
+out-of-sync resource there is nothing better to name and the warnings lead); ``*Warning``
+conditions (an error always beats a warning); the (deprecated) health message; else health and
+sync.
 
 ApplicationSet: ErrorOccurred=True -> Degraded; RolloutProgressing=True -> Progressing;
 ResourcesUpToDate=True -> Healthy; otherwise Unknown. Sync NotApplicable.
@@ -45,6 +49,8 @@ SYNC = {"Synced": Sync.SYNCED, "OutOfSync": Sync.OUT_OF_SYNC, "Unknown": Sync.UN
 FAILED_PHASES = frozenset({"Failed", "Error"})
 TRACKING_ID = "argocd.argoproj.io/tracking-id"
 SOURCE_KEYS = ("repoURL", "path", "chart", "targetRevision")
+# Out-of-sync resources named in the headline; the rest are counted (the page lists them all).
+OUT_OF_SYNC_NAMED = 5
 SYNC_RESULT_KEYS = (
     *("group", "version", "kind", "namespace", "name"),
     *("status", "message", "hookPhase", "hookType", "syncPhase"),
@@ -73,8 +79,8 @@ def read_application(obj: Node, base: ObjectRecord) -> ObjectRecord:
     health_text = status.get("health", "status").text()
     sync_text = status.get("sync", "status").text()
     operation = operation_state(status.get("operationState"))
-    reason, message, when = application_headline(status, conditions, operation)
     managed = application_resources(status)
+    reason, message, when = application_headline(status, conditions, operation, managed)
     applied, attempted = application_revisions(status)
     return dataclasses.replace(
         base,
@@ -102,7 +108,10 @@ def read_application(obj: Node, base: ObjectRecord) -> ObjectRecord:
 
 
 def application_headline(
-    status: Node, conditions: list[Condition], operation: dict[str, Any]
+    status: Node,
+    conditions: list[Condition],
+    operation: dict[str, Any],
+    managed: list[ResourceRef],
 ) -> tuple[str, str, str | None]:
     """(reason, message, transition time) of the one thing a human should read first."""
     phase = operation.get("phase", "")
@@ -127,10 +136,14 @@ def application_headline(
             f"Sync operation running since {started}" if started else "Sync operation running"
         )
         return "OperationRunning", message, started
+    drifted = [ref for ref in managed if ref.sync == "OutOfSync"]
+    if drifted and status.get("sync", "status").text() == "OutOfSync":
+        message = join_messages(out_of_sync_sentence(drifted), _warnings_sentence(warnings))
+        # Argo CD records no time for a sync change: the caller falls back to health's.
+        return "OutOfSync", message, None
     if warnings:
-        more = f" (and {len(warnings) - 1} more warnings)" if len(warnings) > 1 else ""
         first = warnings[0]
-        return first.type, first.message + more, first.last_transition_time
+        return first.type, first.message + _more_warnings(warnings), first.last_transition_time
     health = status.get("health")
     health_text = health.get("status").text()
     if not health_text:
@@ -140,6 +153,30 @@ def application_headline(
         f"Argo CD reports health {health_text} and sync {sync_text}"
     )
     return health_text, message, health.get("lastTransitionTime").timestamp()
+
+
+def out_of_sync_sentence(drifted: list[ResourceRef]) -> str:
+    """E.g. 2 resources out of sync: ConfigMap ns/a, Deployment ns/b (the first few named)."""
+    names = [_resource_label(ref) for ref in drifted[:OUT_OF_SYNC_NAMED]]
+    more = len(drifted) - len(names)
+    listed = ", ".join(names) + (f" and {more} more" if more else "")
+    noun = "resource" if len(drifted) == 1 else "resources"
+    return f"{len(drifted)} {noun} out of sync: {listed}"
+
+
+def _resource_label(ref: ResourceRef) -> str:
+    return f"{ref.kind} {ref.namespace}/{ref.name}" if ref.namespace else f"{ref.kind} {ref.name}"
+
+
+def _warnings_sentence(warnings: list[Condition]) -> str:
+    """<Type>: <message> of the first warning: put after the real reason, read as a warning."""
+    if not warnings:
+        return ""
+    return f"{warnings[0].type}: {warnings[0].message}{_more_warnings(warnings)}"
+
+
+def _more_warnings(warnings: list[Condition]) -> str:
+    return f" (and {len(warnings) - 1} more warnings)" if len(warnings) > 1 else ""
 
 
 def operation_state(node: Node) -> dict[str, Any]:

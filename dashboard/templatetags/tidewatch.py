@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from clusters import attention
 from dashboard.humanize import age
 
 register = template.Library()
@@ -58,6 +59,12 @@ def sync_badge(sync: str) -> str:
         icon,
         label,
     )
+
+
+@register.filter
+def violation_tone(code: str) -> str:
+    """Palette tone of an ownership violation code, by its severity (critical/high red)."""
+    return attention.violation_tone(code)
 
 
 @register.filter

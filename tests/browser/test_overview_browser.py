@@ -28,7 +28,14 @@ def test_overview_shows_namespaces_owners_and_why_red(page, live_server, polled)
     assert "Argo CD" in page.locator('tr[data-namespace="portfolio"]').inner_text()
     summary = page.locator(".summary")
     assert summary.is_visible() and "UpgradeFailed" not in summary.inner_text()
-    assert "gitlab" in summary.inner_text()
+    # The critical ownership conflict (monitoring's objects are all Healthy) is named first,
+    # and its row is red like gitlab's Degraded one.
+    assert "monitoring" in summary.inner_text() and "TW002 (critical)" in summary.inner_text()
+    for namespace in ("monitoring", "gitlab"):
+        row = page.locator(f'tr[data-namespace="{namespace}"]')
+        assert row.get_attribute("data-attention") == "bad"
+        stripe = row.locator("td").first.evaluate("td => getComputedStyle(td).boxShadow")
+        assert "inset" in stripe
     # htmx came from the bundled static file, not a CDN
     assert page.evaluate("typeof window.htmx") == "object"
     assert page.js_errors == []

@@ -34,6 +34,25 @@ def test_ownership_page_renders_violations_and_filters_live(page, live_server, p
     assert page.js_errors == []
 
 
+def test_a_tool_filter_keeps_the_conflict_and_never_shows_a_false_all_clear(
+    page, live_server, polled
+):
+    page.goto(live_server.url + "/ownership")
+    page.select_option("select[name=tool]", "flux")
+    page.wait_for_url("**/ownership?*tool=flux*")
+    page.wait_for_function("document.querySelector('li[data-code=TW002]') !== null")
+    page.select_option("select[name=code]", "TW003")  # Argo CD's: nothing for Flux
+    page.wait_for_url("**/ownership?*code=TW003*")
+    page.wait_for_function("document.querySelector('.summary--filtered') !== null")
+    summary = page.locator(".summary").inner_text()
+    assert "No violations match tool=flux, code=TW003" in summary
+    assert "4 violations in total" in summary and "No ownership violations" not in summary
+    page.locator(".summary a", has_text="Clear the filters").click()
+    page.wait_for_url(live_server.url + "/ownership")
+    assert page.locator("li[data-code]").count() == 4
+    assert page.js_errors == []
+
+
 def test_a_violation_links_to_the_object_that_causes_it(page, live_server, polled):
     page.goto(live_server.url + "/ownership?code=TW001")
     page.locator("li[data-code=TW001] summary").click()

@@ -20,7 +20,53 @@ def test_when_something_is_red_the_page_says_why_before_the_table(client, polled
     html = client.get("/").content.decode()
     summary = html.index('class="summary summary--bad"')
     assert summary < html.index("<table")
-    assert "is Degraded" in html[summary : html.index("<table")]
+    assert "need attention" in html[summary : html.index("<table")]
+    gitlab = row_of(html, "gitlab")
+    assert 'data-attention="bad"' in gitlab and "is Degraded" in gitlab
+
+
+def row_of(html: str, namespace: str) -> str:
+    row = html[html.index(f'<tr data-namespace="{namespace}"') :]
+    return row[: row.index("</tr>")]
+
+
+def test_a_critical_ownership_conflict_is_red_and_named_first(client, polled):
+    """monitoring's objects are all Healthy and Synced; its only problem is TW002."""
+    html = client.get("/").content.decode()
+    monitoring = row_of(html, "monitoring")
+    assert 'data-status="Healthy"' in monitoring
+    assert 'class="row--bad" data-attention="bad"' in monitoring
+    assert 'class="code code--bad"' in monitoring and 'data-violation="TW002"' in monitoring
+    banner = html[html.index('class="summary summary--bad"') : html.index("<table")]
+    assert "<strong>monitoring</strong> on demo — Ownership violation TW002 (critical): " in banner
+    # worst first: the conflict's row comes before every Degraded namespace
+    assert html.index('<tr data-namespace="monitoring"') < html.index('data-status="Degraded"')
+    page = client.get("/n/demo/monitoring").content.decode()
+    assert 'class="summary summary--bad" role="status" data-attention="bad"' in page
+
+
+def test_a_warning_severity_violation_needs_attention_at_its_severity(client, polled):
+    """sandbox: Healthy objects, no declared owner (TW006, medium)."""
+    html = client.get("/").content.decode()
+    sandbox = row_of(html, "sandbox")
+    assert 'class="row--warn" data-attention="warn"' in sandbox
+    assert 'class="code code--warn"' in sandbox
+    assert "Ownership violation TW006 (medium): No owner is declared for namespace sandbox" in (
+        sandbox
+    )
+    assert "9 of 14 namespaces need attention" in html
+    # the API says the same
+    rows = {r["namespace"]: r for r in client.get("/api/v1/namespaces").json()["namespaces"]}
+    assert (rows["sandbox"]["needsAttention"], rows["sandbox"]["attention"]) == (True, "warn")
+    assert (rows["monitoring"]["attention"], rows["monitoring"]["violationCodes"]) == (
+        "bad",
+        ["TW002"],
+    )
+    assert rows["monitoring"]["headline"].startswith("Ownership violation TW002 (critical)")
+    assert (rows["cert-manager"]["needsAttention"], rows["cert-manager"]["attention"]) == (
+        False,
+        None,
+    )
 
 
 def test_an_htmx_refresh_gets_only_the_partial(client, polled):

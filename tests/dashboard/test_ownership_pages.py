@@ -26,6 +26,33 @@ def test_ownership_filters_by_code_and_tool(client, polled):
     assert 'data-namespace="portfolio"' not in flux and 'data-namespace="gitlab"' in flux
 
 
+@pytest.mark.parametrize(
+    ("tool", "matching"),
+    [
+        ("flux", "1 ownership violation</strong> matches"),
+        ("argocd", "4 ownership violations</strong> match"),
+    ],
+)
+def test_a_conflict_between_the_tools_belongs_to_both_tool_filters(client, polled, tool, matching):
+    html = client.get(f"/ownership?tool={tool}").content.decode()
+    assert 'data-code="TW002"' in html
+    assert html.index('class="summary summary--bad"') < html.index('data-code="TW002"')
+    api = client.get(f"/api/v1/violations?tool={tool}").json()
+    contested = [v for v in api["violations"] if v["code"] == "TW002"]
+    assert len(contested) == 1 and contested[0]["tools"] == ["flux", "argocd"]
+    assert (api["filteredBy"], api["total"]) == (f"tool={tool}", 4)
+
+
+def test_an_empty_filtered_view_says_it_is_filtered_not_all_clear(client, polled):
+    html = client.get("/ownership?tool=flux&code=TW003").content.decode()
+    assert "summary--ok" not in html and "No ownership violations" not in html
+    assert "No violations match cluster" not in html
+    assert "No violations match tool=flux, code=TW003" in html
+    assert "4 violations in total" in html and '<a href="/ownership">Clear the filters</a>' in html
+    api = client.get("/api/v1/violations?tool=flux&code=TW003").json()
+    assert (api["violations"], api["total"]) == ([], 4)
+
+
 def test_scorecard_page_has_green_and_red_rows(client, polled):
     html = client.get("/scorecard").content.decode()
     assert 'data-state="pass"' in html and 'data-state="fail"' in html

@@ -213,11 +213,17 @@ def test_scorecard(scorecard: Scorecard) -> None:
         ("flux-controllers", PASS),
         ("argocd-controllers", PASS),
         ("no-conflicts", FAIL),
+        ("shared-resources", FAIL),
         ("platform-namespaces", FAIL),
         ("application-namespaces", PASS),
         ("prometheus-monitoring", UNKNOWN),
     ]
-    assert (scorecard.passed, scorecard.failed, scorecard.unknown) == (3, 2, 1)
+    assert (scorecard.passed, scorecard.failed, scorecard.unknown) == (3, 3, 1)
+    shared = scorecard.row("shared-resources")
+    assert shared is not None and shared.evidence == (
+        "Found 1 cluster-scoped resource managed by Argo CD (ClusterRole data-platform-spark by "
+        "Application argocd/data-platform)."
+    )
     platform = scorecard.row("platform-namespaces")
     assert platform is not None
     assert "gitlab has Degraded HelmRelease bigbang/gitlab" in platform.evidence

@@ -126,6 +126,57 @@ def test_scorecard_has_green_and_red_rows(polled):
     assert prometheus and prometheus[0]["state"] == "fail", "Argo CD has no monitor in the demo"
 
 
+def scorecard_rows() -> dict[str, dict]:
+    return {r["id"]: r for r in OwnershipReport.objects.get().scorecard["rows"]}
+
+
+def test_the_scorecard_checks_every_controller_the_installs_run(polled):
+    rows = scorecard_rows()
+    flux, argo = rows["flux-controllers"]["evidence"], rows["argocd-controllers"]["evidence"]
+    assert "image-reflector-controller" in flux and "image-automation-controller" in flux
+    for name in (
+        "argocd-applicationset-controller",
+        "argocd-notifications-controller",
+        "argocd-dex-server",
+        "argocd-redis",
+    ):
+        assert name in argo
+    assert rows["shared-resources"]["state"] == "fail"
+    assert "ClusterRole data-platform-spark" in rows["shared-resources"]["evidence"]
+
+
+def test_an_optional_controller_down_fails_its_row(demo, polled):
+    dex = demo.get("apps", "deployments", "argocd", "argocd-dex-server")
+    dex["status"]["readyReplicas"] = 0
+    demo.apply(dex)
+    poll_cluster(polled)
+    argo = scorecard_rows()["argocd-controllers"]
+    assert (argo["state"], argo["evidence"]) == (
+        "fail",
+        "Argo CD controllers not ready: argocd-dex-server (0/1 ready).",
+    )
+
+
+def test_controllers_outside_the_install_namespace_are_found_by_their_labels(demo, polled):
+    """A second Argo CD Redis labelled part-of: argocd is listed and checked; an unlabelled
+    Deployment in an application namespace is not even listed."""
+    from clusters.demo.scenario import workload
+    from clusters.models import Workload
+
+    labels = {"app.kubernetes.io/part-of": "argocd", "app.kubernetes.io/component": "redis"}
+    created = "2026-11-01T00:00:00Z"
+    demo.apply(
+        workload("ai-services", "argocd-redis-ha", "redis:7", created, labels=labels, ready=0)
+    )
+    demo.apply(workload("ai-services", "batch-runner", "runner:1", created, ready=0))
+    poll_cluster(polled)
+    listed = set(Workload.objects.values_list("namespace", "name"))
+    assert ("ai-services", "argocd-redis-ha") in listed
+    assert ("ai-services", "batch-runner") not in listed
+    argo = scorecard_rows()["argocd-controllers"]
+    assert argo["state"] == "fail" and "argocd-redis-ha (0/1 ready)" in argo["evidence"]
+
+
 def test_boundaries_from_a_file_referenced_in_clusters_yaml(demo_kubeconfig, tmp_path, settings):
     boundaries = tmp_path / "boundaries.yaml"
     boundaries.write_text(

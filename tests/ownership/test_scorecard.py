@@ -70,15 +70,17 @@ def test_all_pass() -> None:
         ("flux-controllers", PASS),
         ("argocd-controllers", PASS),
         ("no-conflicts", PASS),
+        ("shared-resources", PASS),
         ("platform-namespaces", PASS),
         ("application-namespaces", PASS),
         ("prometheus-monitoring", PASS),
     ]
-    assert (card.passed, card.failed, card.unknown) == (6, 0, 0)
+    assert (card.passed, card.failed, card.unknown) == (7, 0, 0)
     data = json.loads(json.dumps(card.to_dict()))
-    assert data["total"] == 6
+    assert data["total"] == 7
     assert card.row("flux-controllers").evidence == (  # type: ignore[union-attr]
-        "All 4 Flux controllers in flux-system are ready."
+        "All 4 Flux controllers in flux-system are ready: source-controller, "
+        "kustomize-controller, helm-controller, notification-controller."
     )
 
 
@@ -98,6 +100,189 @@ def test_controller_not_ready_or_missing() -> None:
         FAIL,
         "Argo CD controllers not ready: argocd-server (1/2 ready).",
     )
+
+
+def flux_labels(component: str) -> dict[str, str]:
+    """What ``flux install`` puts on every controller Deployment."""
+    return {
+        "app.kubernetes.io/component": component,
+        "app.kubernetes.io/instance": "flux-system",
+        "app.kubernetes.io/part-of": "flux",
+        "app.kubernetes.io/version": "v2.7.3",
+        "control-plane": "controller",
+    }
+
+
+def argo_labels(component: str) -> dict[str, str]:
+    """What Argo CD's manifests (and its Helm chart) put on every workload."""
+    return {
+        "app.kubernetes.io/component": component,
+        "app.kubernetes.io/name": f"argocd-{component}",
+        "app.kubernetes.io/part-of": "argocd",
+    }
+
+
+@pytest.mark.parametrize(
+    ("namespace", "name", "kind", "labels", "row"),
+    [
+        (
+            "flux-system",
+            "image-reflector-controller",
+            "Deployment",
+            {"app": "image-reflector-controller"},
+            "flux",
+        ),
+        ("flux-system", "image-automation-controller", "Deployment", flux_labels("x"), "flux"),
+        # Flux's install labels, without part-of (an older or trimmed install)
+        (
+            "flux-system",
+            "source-watcher",
+            "Deployment",
+            {"app.kubernetes.io/instance": "flux-system", "app.kubernetes.io/version": "v2.7.3"},
+            "flux",
+        ),
+        ("argocd", "argocd-applicationset-controller", "Deployment", {}, "argocd"),
+        (
+            "argocd",
+            "argocd-notifications-controller",
+            "Deployment",
+            argo_labels("notifications-controller"),
+            "argocd",
+        ),
+        ("argocd", "argocd-dex-server", "Deployment", argo_labels("dex-server"), "argocd"),
+        ("argocd", "argocd-redis", "StatefulSet", argo_labels("redis"), "argocd"),
+        # part-of finds a controller outside the install namespace too
+        ("gitops", "argocd-redis-ha", "StatefulSet", argo_labels("redis"), "argocd"),
+    ],
+)
+def test_optional_controllers_are_discovered_and_checked(namespace, name, kind, labels, row):
+    world = healthy_world()
+    world.workload(namespace, name, kind=kind, ready=0, desired=1, labels=labels)
+    card = build_scorecard(world.analyse(), world.workloads)
+    found = card.row(f"{row}-controllers")
+    assert found is not None
+    assert (found.state, found.evidence.endswith(f"not ready: {name} (0/1 ready).")) == (FAIL, True)
+    other = card.row("argocd-controllers" if row == "flux" else "flux-controllers")
+    assert other is not None and other.state == PASS
+
+
+@pytest.mark.parametrize(
+    ("namespace", "name", "labels"),
+    [
+        ("flux-system", "weave-gitops", {"app.kubernetes.io/part-of": "weave-gitops"}),
+        ("flux-system", "some-operator", {"app": "some-operator"}),
+        ("portfolio", "argocd-lookalike", {}),  # outside the install namespace, no labels
+        ("argocd", "sidecar-cache", {}),
+    ],
+)
+def test_other_workloads_are_not_taken_for_controllers(namespace, name, labels):
+    world = healthy_world()
+    world.workload(namespace, name, ready=0, desired=1, labels=labels)
+    assert set(states(world).values()) == {PASS, UNKNOWN}
+
+
+def test_the_whole_real_install_is_checked_and_named() -> None:
+    world = World()
+    for component in (
+        "source-controller",
+        "kustomize-controller",
+        "helm-controller",
+        "notification-controller",
+        "image-reflector-controller",
+        "image-automation-controller",
+    ):
+        world.workload("flux-system", component, labels=flux_labels(component))
+    for component in ("server", "repo-server", "applicationset-controller", "redis", "dex-server"):
+        world.workload("argocd", f"argocd-{component}", labels=argo_labels(component))
+    world.workload(
+        "argocd",
+        "argocd-application-controller",
+        kind="StatefulSet",
+        labels=argo_labels("application-controller"),
+    )
+    card = build_scorecard(world.analyse(), world.workloads)
+    assert card.row("flux-controllers").evidence == (  # type: ignore[union-attr]
+        "All 6 Flux controllers in flux-system are ready: source-controller, "
+        "kustomize-controller, helm-controller, notification-controller, "
+        "image-reflector-controller, image-automation-controller."
+    )
+    assert card.row("argocd-controllers").evidence == (  # type: ignore[union-attr]
+        "All 6 Argo CD controllers in argocd are ready: argocd-server, argocd-repo-server, "
+        "argocd-application-controller, argocd-applicationset-controller, argocd-dex-server, "
+        "argocd-redis."
+    )
+    # A required component is required whatever else runs.
+    world.workloads = [w for w in world.workloads if w.name != "argocd-repo-server"]
+    argo = build_scorecard(world.analyse(), world.workloads).row("argocd-controllers")
+    assert argo is not None
+    assert (argo.state, argo.evidence) == (
+        FAIL,
+        "Argo CD controllers missing from argocd: argocd-repo-server.",
+    )
+
+
+def test_redis_needs_no_monitor_but_every_other_controller_does() -> None:
+    world = healthy_world()
+    world.workload("argocd", "argocd-redis", labels=argo_labels("redis"))
+    world.workload(
+        "flux-system", "image-reflector-controller", labels={"app": "image-reflector-controller"}
+    )
+    row = build_scorecard(
+        world.analyse(), world.workloads, [FLUX_PODMONITOR, ARGO_SERVICEMONITOR], True
+    ).row("prometheus-monitoring")
+    assert row is not None
+    # The Flux PodMonitor selects the four it lists by name, not the image-reflector.
+    assert (row.state, row.evidence) == (
+        FAIL,
+        "No ServiceMonitor or PodMonitor selects image-reflector-controller.",
+    )
+
+
+SHARED_CASES = [
+    ("nothing shared", [], PASS, "Every cluster-scoped resource"),
+    (
+        "Argo CD manages a ClusterRole",
+        [("app", "spark", "data", "rbac.authorization.k8s.io/ClusterRole spark")],
+        FAIL,
+        "Found 1 cluster-scoped resource managed by Argo CD "
+        "(ClusterRole spark by Application argocd/spark).",
+    ),
+    (
+        "Flux manages a CRD",
+        [("ks", "flux-system", "crds", "apiextensions.k8s.io/CustomResourceDefinition a.b")],
+        PASS,
+        "",
+    ),
+    (
+        "two Kustomizations claim one ConfigMap",
+        [
+            ("ks", "flux-system", "one", "ConfigMap gitlab/settings"),
+            ("ks", "flux-system", "two", "ConfigMap gitlab/settings"),
+        ],
+        FAIL,
+        "Found 1 resource claimed twice by one tool (ConfigMap gitlab/settings by "
+        "Kustomization flux-system/one and Kustomization flux-system/two).",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("additions", "state", "evidence"),
+    [c[1:] for c in SHARED_CASES],
+    ids=[c[0] for c in SHARED_CASES],
+)
+def test_shared_resources_row_counts_tw003_and_tw005(additions, state, evidence) -> None:
+    world = healthy_world()
+    for how, first, second, resource in additions:
+        if how == "app":
+            world.app(first, second, resource)
+        else:
+            world.ks(first, second, resource)
+    row = build_scorecard(world.analyse(), world.workloads).row("shared-resources")
+    assert row is not None
+    assert row.title == "Shared resources (CRDs, cluster-level configs) managed by Flux"
+    assert row.state == state
+    assert evidence in row.evidence
 
 
 def test_scaled_to_zero_is_not_ready() -> None:

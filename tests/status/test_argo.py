@@ -143,6 +143,88 @@ def test_comparison_error_keeps_health_and_beats_warning() -> None:
     assert record.source["targetRevision"] == "1.2.3"
 
 
+def _resource(kind: str, name: str, sync: str, namespace: str = "guestbook") -> dict[str, Any]:
+    group = {"Deployment": "apps", "ClusterRole": "rbac.authorization.k8s.io"}.get(kind, "")
+    ref = {"group": group, "version": "v1", "kind": kind, "name": name, "status": sync}
+    return {**ref, "namespace": namespace} if namespace else ref
+
+
+ORPHANED = {
+    "type": "OrphanedResourceWarning",
+    "message": "Application has 1 orphaned resources",
+    "lastTransitionTime": "2025-02-01T10:00:00Z",
+}
+
+
+@pytest.mark.parametrize(
+    ("resources", "conditions", "reason", "message"),
+    [
+        # The cause (drifted resources) first, the warning after it, never instead of it;
+        # with none listed there is nothing better to name than the warning.
+        (
+            [
+                _resource("ConfigMap", "ui-config", "OutOfSync"),
+                _resource("Service", "ui", "Synced"),
+                _resource("Deployment", "ui", "OutOfSync"),
+            ],
+            [ORPHANED],
+            "OutOfSync",
+            "2 resources out of sync: ConfigMap guestbook/ui-config, Deployment guestbook/ui; "
+            "OrphanedResourceWarning: Application has 1 orphaned resources",
+        ),
+        (
+            [_resource("ClusterRole", "reader", "OutOfSync", namespace="")],
+            [],
+            "OutOfSync",
+            "1 resource out of sync: ClusterRole reader",
+        ),
+        (
+            [_resource("ConfigMap", f"cm-{n}", "OutOfSync") for n in range(7)],
+            [],
+            "OutOfSync",
+            "7 resources out of sync: ConfigMap guestbook/cm-0, ConfigMap guestbook/cm-1, "
+            "ConfigMap guestbook/cm-2, ConfigMap guestbook/cm-3, ConfigMap guestbook/cm-4 "
+            "and 2 more",
+        ),
+        (
+            [_resource("Service", "ui", "Synced")],
+            [ORPHANED],
+            "OrphanedResourceWarning",
+            "Application has 1 orphaned resources",
+        ),
+    ],
+    ids=["named-then-warning", "cluster-scoped", "capped", "none-listed"],
+)
+def test_out_of_sync_headline_names_the_drifted_resources_before_warnings(
+    resources: list[dict[str, Any]], conditions: list[dict[str, Any]], reason: str, message: str
+) -> None:
+    status = {
+        "health": {"status": "Healthy", "lastTransitionTime": "2025-02-01T09:00:00Z"},
+        "sync": {"status": "OutOfSync", "revision": "abc"},
+        "resources": resources,
+        "conditions": conditions,
+    }
+    record = normalize(application(status))
+    assert (record.reason, record.message) == (reason, message)
+    # Argo CD gives sync no time: health's transition, or the warning's when it leads.
+    since = ORPHANED["lastTransitionTime"] if reason == ORPHANED["type"] else "2025-02-01T09:00:00Z"
+    assert record.last_transition_time == since
+
+
+def test_a_synced_application_with_a_warning_still_shows_the_warning() -> None:
+    status = {
+        "health": {"status": "Healthy"},
+        "sync": {"status": "Synced"},
+        "resources": [_resource("Service", "ui", "Synced")],
+        "conditions": [ORPHANED],
+    }
+    record = normalize(application(status))
+    assert (record.reason, record.message) == (
+        "OrphanedResourceWarning",
+        "Application has 1 orphaned resources",
+    )
+
+
 # -- Application: relations ----------------------------------------------------------------------
 
 

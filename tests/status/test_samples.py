@@ -80,14 +80,15 @@ EXPECTED: dict[str, Expect] = {
     "argocd_application_progressing_operation_running.yaml": Expect(
         P, OOS, "OperationRunning", {"operation_phase": "Running"}
     ),
+    # OutOfSync with drifted resources listed: the headline names them (reason OutOfSync).
     "argocd_application_status_fragment_health_apptree.yaml": Expect(
         H,
         OOS,
-        "Healthy",
+        "OutOfSync",
         {"managed_health": [None], "managed_sync": ["OutOfSync"], "target_namespaces": ["foo"]},
     ),
     "argocd_application_status_fragment_health_persisted.yaml": Expect(
-        H, OOS, "Healthy", {"managed_health": ["Healthy"], "target_namespaces": ["foo"]}
+        H, OOS, "OutOfSync", {"managed_health": ["Healthy"], "target_namespaces": ["foo"]}
     ),
     "argocd_application_synced_healthy_with_history.yaml": Expect(
         H,
