@@ -7,7 +7,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
 from clusters.models import KindState
-from dashboard import selectors
+from dashboard import request_input, selectors
 from dashboard.serializers import (
     cluster_json,
     namespace_json,
@@ -25,20 +25,15 @@ def clusters(request: HttpRequest) -> JsonResponse:
 
 @require_GET
 def namespaces(request: HttpRequest) -> JsonResponse:
-    rows = selectors.namespace_rows(request.GET.get("cluster") or None)
+    cluster = request_input.read(request, request_input.filter_rules("cluster"))["cluster"]
+    rows = selectors.namespace_rows(cluster)
     return JsonResponse({"namespaces": [namespace_json(r) for r in rows]})
 
 
 @require_GET
 def objects(request: HttpRequest) -> JsonResponse:
-    query = selectors.objects_filtered(
-        cluster=request.GET.get("cluster"),
-        namespace=request.GET.get("namespace"),
-        tool=request.GET.get("tool"),
-        kind=request.GET.get("kind"),
-        status=request.GET.get("status"),
-        sync=request.GET.get("sync"),
-    )
+    filters = request_input.filter_rules("cluster", "namespace", "tool", "kind", "status", "sync")
+    query = selectors.objects_filtered(**request_input.read(request, filters))
     try:
         size = min(int(request.GET.get("page_size", 100)), MAX_PAGE_SIZE)
         number = int(request.GET.get("page", 1))

@@ -5,10 +5,11 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.utils.encoding import escape_uri_path
 from django.views.decorators.http import require_GET
 
 from clusters.status.vocabulary import STATUS_ORDER, Sync
-from dashboard import selectors
+from dashboard import request_input, selectors
 from dashboard.changes import change_token, unchanged
 from dashboard.views import HtmxHttpRequest
 
@@ -37,6 +38,8 @@ def namespace_page(request: HtmxHttpRequest, cluster: str, namespace: str) -> Ht
         "total": total,
         "refresh_seconds": settings.TIDEWATCH_REFRESH_SECONDS,
         "token": token,
+        # Re-encoded: request.path is decoded, and a "%" or "/" in a name must stay escaped.
+        "self_url": escape_uri_path(request.path),
     }
     template = "dashboard/namespace.html"
     if request.htmx:
@@ -46,8 +49,8 @@ def namespace_page(request: HtmxHttpRequest, cluster: str, namespace: str) -> Ht
 
 @require_GET
 def search(request: HtmxHttpRequest) -> HttpResponse:
-    filters = {name: request.GET.get(name) or None for name in FILTERS}
-    text = request.GET.get("q", "").strip()[:200]
+    filters = request_input.read(request, request_input.filter_rules(*FILTERS))
+    text = request_input.read(request, request_input.filter_rules("q"))["q"] or ""
     objects, total = selectors.search_objects(text=text, **filters)
     context = {
         "objects": objects,

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from clusters.models import LastWriter, OwnershipReport, Violation
+from clusters.models import GitOpsObject, LastWriter, OwnershipReport, Violation
+from dashboard import request_input
 from dashboard.views import HtmxHttpRequest
 
 CODES = {
@@ -21,6 +22,27 @@ CODES = {
     "TW006": "No declared owner",
     "TW007": "Cannot tell who deploys Argo CD",
 }
+
+
+def filters(request: HttpRequest, *names: str) -> dict[str, str | None]:
+    """The checked cluster/tool/code parameters (a 400 naming the allowed values otherwise)."""
+    rules = {
+        **request_input.filter_rules("cluster", "tool"),
+        "code": request_input.Choice(tuple(CODES), "violation code", fold_case=True),
+    }
+    return request_input.read(request, {name: rules[name] for name in names})
+
+
+def object_refs() -> dict[tuple[str, str], tuple[str, str, str]]:
+    """Stored objects with a "/" in their namespace or name, by (cluster, "Kind/namespace/name"):
+    such a key cannot be split back by itself (the object_link template tag)."""
+    rows = GitOpsObject.objects.filter(Q(namespace__contains="/") | Q(name__contains="/"))
+    return {
+        (cluster, f"{kind}/{namespace}/{name}"): (kind, namespace, name)
+        for cluster, kind, namespace, name in rows.values_list(
+            "cluster__name", "kind", "namespace", "name"
+        )
+    }
 
 
 def violations_filtered(
@@ -59,7 +81,7 @@ def _namespaces(report: OwnershipReport, tool: str | None, code: str | None) -> 
 
 @require_GET
 def ownership_page(request: HtmxHttpRequest) -> HttpResponse:
-    cluster, tool, code = (request.GET.get(k) or None for k in ("cluster", "tool", "code"))
+    cluster, tool, code = filters(request, "cluster", "tool", "code").values()
     violations = list(violations_filtered(cluster, tool, code))
     contested = [v.resource for v in violations if v.code == "TW002"]
     writers = {
@@ -75,6 +97,7 @@ def ownership_page(request: HtmxHttpRequest) -> HttpResponse:
         "severity_counts": _severity_counts(violations),
         "filters": {"cluster": cluster, "tool": tool, "code": code},
         "codes": CODES,
+        "object_refs": object_refs(),
     }
     template = "dashboard/ownership.html"
     if request.htmx:
@@ -84,7 +107,7 @@ def ownership_page(request: HtmxHttpRequest) -> HttpResponse:
 
 @require_GET
 def scorecard_page(request: HttpRequest) -> HttpResponse:
-    cluster = request.GET.get("cluster") or None
+    cluster = filters(request, "cluster")["cluster"]
     return render(request, "dashboard/scorecard.html", {"reports": reports(cluster)})
 
 
@@ -115,9 +138,7 @@ def violation_json(v: Violation) -> dict[str, Any]:
 
 @require_GET
 def violations_api(request: HttpRequest) -> JsonResponse:
-    rows = violations_filtered(
-        request.GET.get("cluster"), request.GET.get("tool"), request.GET.get("code")
-    )
+    rows = violations_filtered(*filters(request, "cluster", "tool", "code").values())
     return JsonResponse({"violations": [violation_json(v) for v in rows]})
 
 
@@ -132,7 +153,7 @@ def scorecard_api(request: HttpRequest) -> JsonResponse:
                     "boundariesError": r.boundaries_error or None,
                     **r.scorecard,
                 }
-                for r in reports(request.GET.get("cluster"))
+                for r in reports(filters(request, "cluster")["cluster"])
             ]
         }
     )
