@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 from django.template.response import TemplateResponse
+from django.utils.encoding import escape_uri_path
 
 from dashboard.request_input import InvalidInput, Problem
 
@@ -29,7 +30,8 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
         return JsonResponse(body, status=400)
     bad = {p.parameter for p in problems}
     kept = [(k, v) for k, v in request.GET.items() if k not in bad and "\x00" not in k + v]
-    retry = None if "path" in bad else request.path + (f"?{urlencode(kept)}" if kept else "")
+    query = f"?{urlencode(kept)}" if kept else ""
+    retry = None if "path" in bad else escape_uri_path(request.path) + query
     context = {"problems": problems, "message": message, "retry": retry}
     return _render(request, "400.html", context, 400)
 
