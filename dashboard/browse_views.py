@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.utils.encoding import escape_uri_path
 from django.views.decorators.http import require_GET
 
+from clusters.models import Cluster
 from clusters.status.vocabulary import STATUS_ORDER, Sync
 from dashboard import request_input, selectors
 from dashboard.changes import change_token, unchanged
@@ -24,6 +25,8 @@ def namespace_page(request: HtmxHttpRequest, cluster: str, namespace: str) -> Ht
         return HttpResponse(status=204)
     rollup = selectors.namespace_rollup(cluster, namespace)
     if rollup is None:
+        if not Cluster.objects.filter(name=cluster).exists():
+            raise Http404(f"There is no cluster {cluster}: check the name, or clusters.yaml.")
         raise Http404(f"No namespace {namespace} stored for cluster {cluster}")
     objects, total = selectors.namespace_objects(cluster, namespace)
     groups = [
@@ -49,8 +52,8 @@ def namespace_page(request: HtmxHttpRequest, cluster: str, namespace: str) -> Ht
 
 @require_GET
 def search(request: HtmxHttpRequest) -> HttpResponse:
-    filters = request_input.read(request, request_input.filter_rules(*FILTERS))
-    text = request_input.read(request, request_input.filter_rules("q"))["q"] or ""
+    filters = request_input.read(request, request_input.filter_rules(*FILTERS, "q"))
+    text = filters.pop("q") or ""
     objects, total = selectors.search_objects(text=text, **filters)
     context = {
         "objects": objects,

@@ -208,7 +208,7 @@ def test_unknown_namespace_cluster_and_page_are_styled_404s(client, polled):
     assert "No namespace nope stored for cluster demo" in assert_styled(
         client.get("/n/demo/nope"), 404
     )
-    assert_styled(client.get("/n/nope/flux-system"), 404)
+    assert "There is no cluster nope" in assert_styled(client.get("/n/nope/flux-system"), 404)
     assert_styled(client.get("/no/such/page"), 404)
     response = client.get("/api/v1/no-such-endpoint")
     assert response.status_code == 404 and response.json()["error"]

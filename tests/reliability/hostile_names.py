@@ -49,7 +49,11 @@ def hostile_name_objects() -> list[dict[str, Any]]:
         application("argocd", f"dest-{i}", destination)
         for i, destination in enumerate(DESTINATIONS)
     ]
-    objects += [application(namespace, name, "demo-apps") for namespace, name in NAMES]
+    # All of them claim one ConfigMap: a violation whose object keys ("Kind/namespace/name") have
+    # a "/" in the namespace or name, which the ownership page must still link right.
+    objects += [
+        application(namespace, name, "demo-apps", resource="shared") for namespace, name in NAMES
+    ]
     objects.append(application("argocd", "long-destination", LONG_DESTINATION))
     resources = application("argocd", "resource-namespace", "demo-apps")
     resources["status"]["resources"][0]["namespace"] = RESOURCE_NAMESPACE
@@ -58,7 +62,7 @@ def hostile_name_objects() -> list[dict[str, Any]]:
     return objects
 
 
-def application(namespace: str, name: str, destination: str) -> dict[str, Any]:
+def application(namespace: str, name: str, destination: str, resource: str = "") -> dict[str, Any]:
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
@@ -74,7 +78,7 @@ def application(namespace: str, name: str, destination: str) -> dict[str, Any]:
             "resources": [
                 {
                     "kind": "ConfigMap",
-                    "name": f"cm-{len(name)}",
+                    "name": resource or f"cm-{name.encode().hex()}",
                     "namespace": destination,
                     "version": "v1",
                     "status": "Synced",

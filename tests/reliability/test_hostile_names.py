@@ -149,6 +149,19 @@ def test_every_link_leads_to_the_page_of_that_very_object_or_namespace(named, cl
     assert hostile & namespaces <= reached_namespaces
 
 
+def test_the_ownership_page_links_objects_whose_key_has_a_slash_in_namespace_or_name(named, client):
+    """TW005 on the ConfigMap every NAMES Application claims lists "Application/team/x/app" and
+    "Application/argocd/slash/app": split at the first two "/" they would name other objects."""
+    body = client.get("/ownership?code=TW005").content.decode()
+    reached = set()
+    for href in page_links(body):
+        response, match = follow(client, href)
+        assert response.status_code == 200, href
+        if match.url_name == "object":
+            reached.add((match.kwargs["kind"], match.kwargs["namespace"], match.kwargs["name"]))
+    assert {("Application", ns, name) for ns, name in NAMES} <= reached
+
+
 def test_api_urls_lead_to_the_same_object(named, client):
     rows = client.get("/api/v1/objects?page_size=500").json()["objects"]
     assert {("Application", ns, name) for ns, name in NAMES} <= {
