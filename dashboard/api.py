@@ -6,7 +6,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_safe
 
 from clusters.models import KindState
-from dashboard import object_timeline, selectors
+from dashboard import object_timeline, request_input, selectors
 from dashboard.pagination import paginated
 from dashboard.serializers import (
     cluster_json,
@@ -25,20 +25,15 @@ def clusters(request: HttpRequest) -> JsonResponse:
 
 @require_safe
 def namespaces(request: HttpRequest) -> JsonResponse:
-    rows = selectors.namespace_rows(request.GET.get("cluster") or None)
+    cluster = request_input.read(request, request_input.filter_rules("cluster"))["cluster"]
+    rows = selectors.namespace_rows(cluster)
     return paginated(request, rows, "namespaces", namespace_json)
 
 
 @require_safe
 def objects(request: HttpRequest) -> JsonResponse:
-    query = selectors.objects_filtered(
-        cluster=request.GET.get("cluster"),
-        namespace=request.GET.get("namespace"),
-        tool=request.GET.get("tool"),
-        kind=request.GET.get("kind"),
-        status=request.GET.get("status"),
-        sync=request.GET.get("sync"),
-    )
+    filters = request_input.filter_rules("cluster", "namespace", "tool", "kind", "status", "sync")
+    query = selectors.objects_filtered(**request_input.read(request, filters))
     return paginated(request, query, "objects", object_summary_json)
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.utils.encoding import escape_uri_path
 from django.views.decorators.http import require_safe
 
+from clusters.models import Cluster
 from clusters.status.vocabulary import STATUS_ORDER, Sync
-from dashboard import selectors
+from dashboard import request_input, selectors
 from dashboard.changes import change_token, unchanged
 from dashboard.views import HtmxHttpRequest
 
@@ -23,6 +25,8 @@ def namespace_page(request: HtmxHttpRequest, cluster: str, namespace: str) -> Ht
         return HttpResponse(status=204)
     rollup = selectors.namespace_rollup(cluster, namespace)
     if rollup is None:
+        if not Cluster.objects.filter(name=cluster).exists():
+            raise Http404(f"There is no cluster {cluster}: check the name, or clusters.yaml.")
         raise Http404(f"No namespace {namespace} stored for cluster {cluster}")
     objects, total = selectors.namespace_objects(cluster, namespace)
     groups = [
@@ -37,6 +41,8 @@ def namespace_page(request: HtmxHttpRequest, cluster: str, namespace: str) -> Ht
         "total": total,
         "refresh_seconds": settings.TIDEWATCH_REFRESH_SECONDS,
         "token": token,
+        # Re-encoded: request.path is decoded, and a "%" or "/" in a name must stay escaped.
+        "self_url": escape_uri_path(request.path),
     }
     template = "dashboard/namespace.html"
     if request.htmx:
@@ -46,8 +52,8 @@ def namespace_page(request: HtmxHttpRequest, cluster: str, namespace: str) -> Ht
 
 @require_safe
 def search(request: HtmxHttpRequest) -> HttpResponse:
-    filters = {name: request.GET.get(name) or None for name in FILTERS}
-    text = request.GET.get("q", "").strip()[:200]
+    filters = request_input.read(request, request_input.filter_rules(*FILTERS, "q"))
+    text = filters.pop("q") or ""
     objects, total = selectors.search_objects(text=text, **filters)
     context = {
         "objects": objects,

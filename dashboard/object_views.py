@@ -1,6 +1,6 @@
 """The object page: from "something is red" to the cause. Thin: a selector call and a template.
 
-``object_url`` is how other pages link here.
+Other pages link here through dashboard/links.py (``object_url``).
 """
 
 from __future__ import annotations
@@ -8,20 +8,16 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import render
-from django.urls import reverse
+from django.utils.encoding import escape_uri_path
 from django.views.decorators.http import require_safe
 
 from dashboard import object_selectors
 from dashboard.changes import change_token, unchanged
+from dashboard.links import object_url as object_url  # re-exported: how tests link here
 from dashboard.object_ownership import object_ownership
 from dashboard.views import HtmxHttpRequest
 
 TEMPLATE = "dashboard/object.html"
-
-
-def object_url(cluster_name: str, kind: str, namespace: str, name: str) -> str:
-    """The object page of a stored Flux or Argo CD object (all of them are namespaced)."""
-    return reverse("object", args=[cluster_name, kind, namespace, name])
 
 
 @require_safe
@@ -37,7 +33,8 @@ def object_page(
         "ownership": object_ownership(page.obj) if page else None,
         "page": page,
         "refresh_seconds": settings.TIDEWATCH_REFRESH_SECONDS,
-        "self_url": request.path,
+        # Re-encoded: request.path is decoded, and a "%" or "/" in a name must stay escaped.
+        "self_url": escape_uri_path(request.path),
         "limits": {
             "message": object_selectors.MESSAGE_LIMIT,
             "cell": object_selectors.CELL_LIMIT,

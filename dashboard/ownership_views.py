@@ -9,7 +9,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from clusters.models import LastWriter, OwnershipReport, Violation
+from clusters.models import GitOpsObject, LastWriter, OwnershipReport, Violation
+from dashboard import request_input
 from dashboard.pagination import paginated
 from dashboard.views import HtmxHttpRequest
 
@@ -31,6 +32,27 @@ BOTH_TOOLS = ("flux", "argocd")
 
 def violation_tools(v: Violation) -> list[str]:
     return [v.tool] if v.tool else list(BOTH_TOOLS)
+
+
+def filters(request: HttpRequest, *names: str) -> dict[str, str | None]:
+    """The checked cluster/tool/code parameters (a 400 naming the allowed values otherwise)."""
+    rules = {
+        **request_input.filter_rules("cluster", "tool"),
+        "code": request_input.Choice(tuple(CODES), "violation code", fold_case=True),
+    }
+    return request_input.read(request, {name: rules[name] for name in names})
+
+
+def object_refs() -> dict[tuple[str, str], tuple[str, str, str]]:
+    """Stored objects with a "/" in their namespace or name, by (cluster, "Kind/namespace/name"):
+    such a key cannot be split back by itself (the object_link template tag)."""
+    rows = GitOpsObject.objects.filter(Q(namespace__contains="/") | Q(name__contains="/"))
+    return {
+        (cluster, f"{kind}/{namespace}/{name}"): (kind, namespace, name)
+        for cluster, kind, namespace, name in rows.values_list(
+            "cluster__name", "kind", "namespace", "name"
+        )
+    }
 
 
 def violations_filtered(
@@ -74,7 +96,7 @@ def _namespaces(report: OwnershipReport, tool: str | None, code: str | None) -> 
 
 @require_safe
 def ownership_page(request: HtmxHttpRequest) -> HttpResponse:
-    cluster, tool, code = (request.GET.get(k) or None for k in ("cluster", "tool", "code"))
+    cluster, tool, code = filters(request, "cluster", "tool", "code").values()
     violations = list(violations_filtered(cluster, tool, code))
     contested = [v.resource for v in violations if v.code == "TW002"]
     writers = {
@@ -93,6 +115,7 @@ def ownership_page(request: HtmxHttpRequest) -> HttpResponse:
         "filtered_by": active_filters(cluster=cluster, tool=tool, code=code),
         "total_violations": Violation.objects.count() if (cluster or tool or code) else None,
         "codes": CODES,
+        "object_refs": object_refs(),
     }
     template = "dashboard/ownership.html"
     if request.htmx:
@@ -102,7 +125,7 @@ def ownership_page(request: HtmxHttpRequest) -> HttpResponse:
 
 @require_safe
 def scorecard_page(request: HttpRequest) -> HttpResponse:
-    cluster = request.GET.get("cluster") or None
+    cluster = filters(request, "cluster")["cluster"]
     return render(request, "dashboard/scorecard.html", {"reports": reports(cluster)})
 
 
@@ -134,7 +157,7 @@ def violation_json(v: Violation) -> dict[str, Any]:
 
 @require_safe
 def violations_api(request: HttpRequest) -> JsonResponse:
-    cluster, tool, code = (request.GET.get(k) or None for k in ("cluster", "tool", "code"))
+    cluster, tool, code = filters(request, "cluster", "tool", "code").values()
     extra: dict[str, Any] = {}
     if cluster or tool or code:
         # An empty filtered answer must not read as "no violations": say how many there are.
@@ -147,7 +170,9 @@ def violations_api(request: HttpRequest) -> JsonResponse:
 
 @require_safe
 def scorecard_api(request: HttpRequest) -> JsonResponse:
-    return paginated(request, reports(request.GET.get("cluster")), "scorecards", scorecard_json)
+    return paginated(
+        request, reports(filters(request, "cluster")["cluster"]), "scorecards", scorecard_json
+    )
 
 
 def scorecard_json(r: OwnershipReport) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from clusters.models import Event, GitOpsObject, KindState, NamespaceRollup, StatusTransition
+from dashboard.links import api_object_url
 from dashboard.selectors import ClusterHealth
 
 
@@ -94,7 +95,8 @@ def object_summary_json(obj: GitOpsObject) -> dict[str, Any]:
         "attemptedRevision": obj.attempted_revision,
         "targetNamespaces": obj.target_namespaces,
         "lastTransitionTime": _time(obj.last_transition_time),
-        "url": f"/api/v1/objects/{obj.cluster.name}/{obj.kind}/{obj.namespace}/{obj.name}",
+        # None when the name cannot be linked (empty): dashboard/links.py.
+        "url": api_object_url(obj.cluster.name, obj.kind, obj.namespace, obj.name),
     }
 
 

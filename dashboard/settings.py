@@ -75,6 +75,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Bad query input (a NUL byte, an unknown filter value) is a 400 with a message.
+    "dashboard.request_input.BadInputMiddleware",
     "dashboard.access.LoginRequiredUnlessAnonymousRead",
 ]
 
@@ -148,6 +150,9 @@ TIDEWATCH_READ_TIMEOUT = env_int("TIDEWATCH_READ_TIMEOUT", 30, minimum=1)
 # /api/v1 lists (dashboard/pagination.py): ?page_size= defaults to this, and is capped at the max.
 TIDEWATCH_API_PAGE_SIZE = env_int("TIDEWATCH_API_PAGE_SIZE", 100, minimum=1)
 TIDEWATCH_API_MAX_PAGE_SIZE = env_int("TIDEWATCH_API_MAX_PAGE_SIZE", 500, minimum=1)
+# Links longer than this many characters are shown as text with a note instead (dashboard/links.py):
+# gunicorn refuses request lines over 4094 bytes, so such a link could never be followed.
+TIDEWATCH_MAX_LINK_LENGTH = env_int("TIDEWATCH_MAX_LINK_LENGTH", 4000, minimum=200)
 # A page refresh interval for the HTMX parts, in seconds.
 TIDEWATCH_REFRESH_SECONDS = env_int("TIDEWATCH_REFRESH_SECONDS", 10, minimum=1)
 # /metrics: when set, only this bearer token (or an API token) may scrape; see dashboard/access.py.

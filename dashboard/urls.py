@@ -2,9 +2,17 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth.views import LogoutView
-from django.urls import path
+from django.urls import path, register_converter
 
 from dashboard import api, auth_views, browse_views, metrics, object_views, ownership_views, views
+from dashboard.links import NameConverter
+
+# Every segment that holds a name from a cluster: any non-empty string round-trips (links.py).
+register_converter(NameConverter, "name")
+
+handler400 = "dashboard.errors.bad_request"
+handler404 = "dashboard.errors.page_not_found"
+handler500 = "dashboard.errors.server_error"
 
 urlpatterns = [
     path("", views.overview, name="overview"),
@@ -14,9 +22,12 @@ urlpatterns = [
     # POST only (Django refuses GET): a link or an <img> cannot sign anyone out.
     path("logout", LogoutView.as_view(), name="logout"),
     path("metrics", metrics.metrics, name="metrics"),
-    path("o/<cluster>/<kind>/<namespace>/<name>", object_views.object_page, name="object"),
-    # <path:>: an Argo CD destination namespace is free text in the CR and may hold a "/".
-    path("n/<str:cluster>/<path:namespace>", browse_views.namespace_page, name="namespace"),
+    path(
+        "o/<name:cluster>/<name:kind>/<name:namespace>/<name:name>",
+        object_views.object_page,
+        name="object",
+    ),
+    path("n/<name:cluster>/<name:namespace>", browse_views.namespace_page, name="namespace"),
     path("search", browse_views.search, name="search"),
     path("ownership", ownership_views.ownership_page, name="ownership"),
     path("scorecard", ownership_views.scorecard_page, name="scorecard"),
@@ -26,17 +37,17 @@ urlpatterns = [
     path("api/v1/namespaces", api.namespaces, name="api-namespaces"),
     path("api/v1/objects", api.objects, name="api-objects"),
     path(
-        "api/v1/objects/<str:cluster>/<str:kind>/<str:namespace>/<str:name>",
+        "api/v1/objects/<name:cluster>/<name:kind>/<name:namespace>/<name:name>",
         api.object_detail,
         name="api-object",
     ),
     path(
-        "api/v1/objects/<str:cluster>/<str:kind>/<str:namespace>/<str:name>/history",
+        "api/v1/objects/<name:cluster>/<name:kind>/<name:namespace>/<name:name>/history",
         api.object_history,
         name="api-object-history",
     ),
     path(
-        "api/v1/objects/<str:cluster>/<str:kind>/<str:namespace>/<str:name>/events",
+        "api/v1/objects/<name:cluster>/<name:kind>/<name:namespace>/<name:name>/events",
         api.object_events,
         name="api-object-events",
     ),

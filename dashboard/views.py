@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import DatabaseError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 from django_htmx.middleware import HtmxDetails
 
 from clusters.attention import FINE_RANK
-from dashboard import health, selectors
+from dashboard import health, request_input, selectors
 from dashboard.access import bearer_token
 from dashboard.changes import change_token, unchanged
 from dashboard.models import ApiToken
@@ -24,22 +24,19 @@ class HtmxHttpRequest(HttpRequest):
 OVERVIEW_PAGE_SIZE = 100
 
 
-def _page_number(request: HttpRequest) -> int:
-    try:
-        return max(1, int(request.GET.get("page", 1)))
-    except ValueError:
-        return 1
-
-
 @require_safe
 def overview(request: HtmxHttpRequest) -> HttpResponse:
-    cluster = request.GET.get("cluster") or None
+    params = request_input.read(request, request_input.filter_rules("cluster", "page"))
+    cluster = params["cluster"]
     token = change_token()
     if unchanged(request, token):
         return HttpResponse(status=204)  # htmx leaves the page as it is
-    page = _page_number(request)
+    page = params["page"] or 1
     rows = selectors.namespace_rows(cluster)
     counts = selectors.namespace_counts(cluster)
+    pages = max(1, -(-counts["total"] // OVERVIEW_PAGE_SIZE))
+    if page > pages:
+        raise Http404(f"Page {page} is past the last page of namespaces ({pages}).")
     start = (page - 1) * OVERVIEW_PAGE_SIZE
     context = {
         "clusters": selectors.clusters_with_health(),
@@ -51,7 +48,7 @@ def overview(request: HtmxHttpRequest) -> HttpResponse:
         "page": page,
         "first": start + 1,
         "last": min(start + OVERVIEW_PAGE_SIZE, counts["total"]),
-        "pages": max(1, -(-counts["total"] // OVERVIEW_PAGE_SIZE)),
+        "pages": pages,
         "selected_cluster": cluster,
         "refresh_seconds": settings.TIDEWATCH_REFRESH_SECONDS,
         "token": token,

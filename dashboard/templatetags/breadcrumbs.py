@@ -8,8 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.http import urlencode
+
+from dashboard.links import namespace_url
 
 register = template.Library()
 
@@ -21,11 +23,8 @@ def trail(cluster: str = "", namespace: str = "", current: str = "") -> list[dic
     if cluster:
         crumbs.append({"label": cluster, "url": f"{overview}?{urlencode({'cluster': cluster})}"})
     if cluster and namespace:
-        try:
-            url = reverse("namespace", args=[cluster, namespace])
-        except NoReverseMatch:
-            url = ""  # a name no route can carry: shown, not linked
-        crumbs.append({"label": namespace, "url": url})
+        # A name no link can carry is shown, not linked.
+        crumbs.append({"label": namespace, "url": namespace_url(cluster, namespace) or ""})
     if current:
         crumbs.append({"label": current, "url": ""})
     crumbs[-1]["url"] = ""

@@ -1,16 +1,20 @@
-"""Status palette: one place decides the icon, text and colour of every status and sync."""
+"""Status palette: one place decides the icon, text and colour of every status and sync.
+
+Links to objects and namespaces: ``{% objectlink %}`` / ``{% namespacelink %}`` (URLs from
+dashboard/links.py; a name that cannot be linked is shown as text with a note)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from django import template
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from clusters import attention
+from dashboard import links
 from dashboard.humanize import age
 
 register = template.Library()
@@ -85,17 +89,81 @@ def ago(value: datetime | None) -> str:
     return "just now" if delta.total_seconds() < 5 else f"{age(delta)} ago"
 
 
-@register.simple_tag
-def object_link(cluster: str, key: str) -> str:
-    """A link to an object page from an ownership key ``Kind/namespace/name``."""
+class LinkNode(template.Node):
+    def __init__(
+        self,
+        url: Callable[..., str | None],
+        args: list[template.base.FilterExpression],
+        css: template.base.FilterExpression | None,
+        nodelist: template.NodeList,
+    ) -> None:
+        self.url, self.args, self.css, self.nodelist = url, args, css, nodelist
+
+    def render(self, context: template.Context) -> str:
+        values = [arg.resolve(context) for arg in self.args]
+        label = self.nodelist.render(context)  # already escaped by the template engine
+        return link_html(
+            self.url(*values), label, self.css.resolve(context) if self.css else "", values
+        )
+
+
+def link_html(url: str | None, label: str, css: str, parts: list[object]) -> str:
+    if url:
+        if css:
+            return format_html('<a class="{}" href="{}">{}</a>', css, url, mark_safe(label))
+        return format_html('<a href="{}">{}</a>', url, mark_safe(label))
+    return unlinked_html(label, css, links.unlinkable_reason(*parts))
+
+
+def unlinked_html(label: str, css: str, reason: str) -> str:
+    """A name shown as text, with a small note saying why it has no link."""
+    return format_html(
+        '<span class="{}">{} <span class="tag" title="{}" data-unlinked>no link</span></span>',
+        f"unlinked {css}".strip(),
+        mark_safe(label),
+        reason,
+    )
+
+
+def _link_tag(url: Callable[..., str | None], count: int) -> Callable[..., LinkNode]:
+    def compile_tag(parser: template.base.Parser, token: template.base.Token) -> LinkNode:
+        bits = token.split_contents()
+        tag, args = bits[0], bits[1:]
+        css = None
+        if args and args[-1].startswith("class="):
+            css = parser.compile_filter(args.pop()[len("class=") :])
+        if len(args) != count:
+            raise template.TemplateSyntaxError(f"{tag} takes {count} arguments (and class=)")
+        nodelist = parser.parse((f"end{tag}",))
+        parser.delete_first_token()
+        return LinkNode(url, [parser.compile_filter(a) for a in args], css, nodelist)
+
+    return compile_tag
+
+
+# {% objectlink cluster kind namespace name class="..." %}label{% endobjectlink %}
+register.tag("objectlink", _link_tag(links.object_url, 4))
+# {% namespacelink cluster namespace class="..." %}label{% endnamespacelink %}
+register.tag("namespacelink", _link_tag(links.namespace_url, 2))
+
+
+@register.simple_tag(takes_context=True)
+def object_link(context: template.Context, cluster: str, key: str) -> str:
+    """A link to an object page from an ownership key ``Kind/namespace/name``.
+
+    With a "/" in the namespace or name the key is ambiguous: the view passes ``object_refs``,
+    the stored objects with a "/" in either, keyed by (cluster, key)."""
     kind, _, rest = key.partition("/")
     namespace, _, name = rest.partition("/")
-    if not (kind and namespace and name):
-        return format_html("<span>{}</span>", key)
-    url = reverse("object", args=[cluster, kind, namespace, name])
-    return format_html(
-        '<a href="{}"><span class="kind">{}</span> {}/{}</a>', url, kind, namespace, name
-    )
+    label = format_html('<span class="kind">{}</span> {}', kind, rest)
+    if rest.count("/") > 1:
+        refs = context.get("object_refs") or {}
+        if (cluster, key) not in refs:
+            reason = "no link: not stored, and a / in the name makes the key ambiguous"
+            return unlinked_html(label, "", reason)
+        kind, namespace, name = refs[(cluster, key)]
+    parts = [cluster, kind, namespace, name]
+    return link_html(links.object_url(*parts), label, "", parts)
 
 
 SEVERITY_TONE = {"critical": "bad", "high": "bad", "medium": "warn", "low": "muted"}

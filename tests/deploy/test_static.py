@@ -20,7 +20,7 @@ call_command("migrate", verbosity=0)
 client = Client()
 page = client.get("/")
 scripts = re.findall(r'<script src="([^"]+)"', page.content.decode())
-sheets = re.findall(r'<link rel="stylesheet" href="([^"]+)"', page.content.decode())
+sheets = re.findall(r'<link rel="(?:stylesheet|icon)" href="([^"]+)"', page.content.decode())
 served = {url: client.get(url) for url in scripts + sheets}
 print(json.dumps({
     "status": page.status_code,
@@ -71,6 +71,8 @@ def test_collected_static_files_are_hashed_and_served_by_whitenoise(tmp_path):
     urls = result["urls"]
     assert any(re.fullmatch(r"/static/js/tidewatch\.[0-9a-f]{12}\.js", url) for url in urls)
     assert any(re.fullmatch(r"/static/django_htmx/htmx-2\.min\.[0-9a-f]{12}\.js", u) for u in urls)
+    # The favicon: linked from every page, so no browser asks for a missing /favicon.ico.
+    assert any(re.fullmatch(r"/static/favicon\.[0-9a-f]{12}\.svg", url) for url in urls)
     for url, (status, cache) in result["served"].items():
         assert status == 200, url
         assert "max-age=315360000" in cache and "immutable" in cache, (url, cache)
