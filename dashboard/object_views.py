@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from dashboard import object_selectors
+from dashboard.bounds import BadPage, page_numbers
 from dashboard.changes import change_token, unchanged
 from dashboard.object_ownership import object_ownership
 from dashboard.views import HtmxHttpRequest
@@ -31,18 +32,25 @@ def object_page(
     token = change_token()
     if unchanged(request, token):
         return HttpResponse(status=204)
-    page = object_selectors.object_page(cluster, kind, namespace, name)
+    try:
+        pages = page_numbers(request.GET, object_selectors.PAGE_PARAMS)
+    except BadPage as error:
+        return HttpResponse(str(error), status=400, content_type="text/plain; charset=utf-8")
+    page = object_selectors.object_page(
+        cluster, kind, namespace, name, pages, with_raw=not request.htmx
+    )
+    # The refresh keeps the sections on the pages they show (the token is added by hx-include).
+    query = request.GET.copy()
+    query.pop("since", None)
     context = {
         "token": token,
         "ownership": object_ownership(page.obj) if page else None,
         "page": page,
         "refresh_seconds": settings.TIDEWATCH_REFRESH_SECONDS,
-        "self_url": request.path,
+        "self_url": request.path + ("?" + query.urlencode() if query else ""),
         "limits": {
             "message": object_selectors.MESSAGE_LIMIT,
             "cell": object_selectors.CELL_LIMIT,
-            "managed": object_selectors.MANAGED_LIMIT,
-            "timeline": object_selectors.TIMELINE_LIMIT,
         },
     }
     status = 200

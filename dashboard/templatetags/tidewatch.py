@@ -115,3 +115,13 @@ def score_badge(state: str) -> str:
         icon,
         label,
     )
+
+
+@register.simple_tag(takes_context=True)
+def page_query(context: template.Context, param: str, number: int) -> str:
+    """The current query string with one section's page changed (and the htmx refresh
+    token dropped), so paging one section keeps the others where they are."""
+    query = context["request"].GET.copy()
+    query.pop("since", None)
+    query[param] = str(number)
+    return "?" + query.urlencode()
