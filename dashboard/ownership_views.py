@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.conf import settings
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from clusters.models import LastWriter, OwnershipReport, Violation
+from dashboard.bounds import BadPage, Window, page_numbers
 from dashboard.views import HtmxHttpRequest
 
 CODES = {
@@ -38,9 +40,17 @@ def violations_filtered(
     return rows
 
 
-def reports(cluster: str | None = None) -> list[OwnershipReport]:
+def reports(cluster: str | None = None, *, page: bool = False) -> list[OwnershipReport]:
+    """``page``: only what the /ownership page shows (the claim chains and the scorecard can
+    be as large as the inventories they were computed from, so they are not read)."""
     rows = OwnershipReport.objects.select_related("cluster").order_by("cluster__name")
+    if page:
+        rows = rows.defer("chains", "scorecard", "boundaries")
     return list(rows.filter(cluster__name=cluster) if cluster else rows)
+
+
+# The query parameters that page /ownership's lists; one page size: TIDEWATCH_PAGE_ROWS.
+OWNERSHIP_PAGE_PARAMS = ("violations_page", "namespaces_page", "contested_page")
 
 
 def _namespaces(report: OwnershipReport, tool: str | None, code: str | None) -> list[dict]:
@@ -60,19 +70,34 @@ def _namespaces(report: OwnershipReport, tool: str | None, code: str | None) -> 
 @require_GET
 def ownership_page(request: HtmxHttpRequest) -> HttpResponse:
     cluster, tool, code = (request.GET.get(k) or None for k in ("cluster", "tool", "code"))
-    violations = list(violations_filtered(cluster, tool, code))
+    try:
+        pages = page_numbers(request.GET, OWNERSHIP_PAGE_PARAMS)
+    except BadPage as error:
+        return HttpResponse(str(error), status=400, content_type="text/plain; charset=utf-8")
+    size = settings.TIDEWATCH_PAGE_ROWS
+    # Counted in SQL and one page read: a cluster may hold 100,000 violations.
+    matching = violations_filtered(cluster, tool, code)
+    severity_counts = _severity_counts(matching)
+    total = sum(n for _, n in severity_counts)
+    window = Window.of("violations_page", pages["violations_page"], size, total)
+    violations = list(matching[window.start : window.stop])
     contested = [v.resource for v in violations if v.code == "TW002"]
     writers = {
         (w.cluster_id, w.resource): w for w in LastWriter.objects.filter(resource__in=contested)
     }
     for violation in violations:
         violation.last_writer = writers.get((violation.cluster_id, violation.resource))
+        violation.evidence_shown = violation.evidence[:size]
+        violation.objects_shown = violation.object_keys[:size]
     context = {
         "reports": [
-            {"report": r, "namespaces": _namespaces(r, tool, code)} for r in reports(cluster)
+            _report_page(r, _namespaces(r, tool, code), pages, size)
+            for r in reports(cluster, page=True)
         ],
         "violations": violations,
-        "severity_counts": _severity_counts(violations),
+        "violations_window": window,
+        "violations_total": total,
+        "severity_counts": severity_counts,
         "filters": {"cluster": cluster, "tool": tool, "code": code},
         "codes": CODES,
     }
@@ -88,10 +113,26 @@ def scorecard_page(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard/scorecard.html", {"reports": reports(cluster)})
 
 
-def _severity_counts(violations: list[Violation]) -> list[tuple[str, int]]:
-    counts: dict[str, int] = {}
-    for violation in violations:
-        counts[violation.severity] = counts.get(violation.severity, 0) + 1
+def _report_page(
+    report: OwnershipReport, namespaces: list[dict], pages: dict[str, int], size: int
+) -> dict[str, Any]:
+    """One page of a report's namespaces and contested resources, with their counts."""
+    resources = report.resources if isinstance(report.resources, list) else []
+    ns_window = Window.of("namespaces_page", pages["namespaces_page"], size, len(namespaces))
+    res_window = Window.of("contested_page", pages["contested_page"], size, len(resources))
+    return {
+        "report": report,
+        "namespaces": namespaces[ns_window.start : ns_window.stop],
+        "namespaces_window": ns_window,
+        "resources": resources[res_window.start : res_window.stop],
+        "resources_window": res_window,
+    }
+
+
+def _severity_counts(violations: QuerySet[Violation]) -> list[tuple[str, int]]:
+    """One GROUP BY, not a walk over every violation."""
+    grouped = violations.order_by().values("severity").annotate(n=Count("id"))
+    counts = dict(grouped.values_list("severity", "n"))
     return [(s, counts[s]) for s in Violation.SEVERITIES if s in counts]
 
 
