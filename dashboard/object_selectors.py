@@ -71,6 +71,8 @@ STRIP_LIMIT = 20_000
 MESSAGE_LIMIT = 2_000
 CELL_LIMIT = 300
 RAW_YAML_LIMIT = 400_000
+# libyaml's dumper when built with it: ten times faster than the pure-Python one, same text.
+SafeDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 UNHEALTHY = (Status.DEGRADED.value, Status.MISSING.value, Status.UNKNOWN.value)
 FINE_SYNC = (Sync.SYNCED.value, Sync.NOT_APPLICABLE.value)
@@ -1142,7 +1144,7 @@ def raw_yaml(obj: GitOpsObject, limit: int) -> RawYaml:
 def raw_as_yaml(raw: Any) -> tuple[str, bool]:
     """The stored object (already without managedFields) as kubectl would print it: keys sorted,
     which also undoes PostgreSQL's jsonb key order."""
-    text = yaml.safe_dump(raw or {}, sort_keys=True, allow_unicode=True, width=120)
+    text = yaml.dump(raw or {}, Dumper=SafeDumper, sort_keys=True, allow_unicode=True, width=120)
     if len(text) > RAW_YAML_LIMIT:
         return text[:RAW_YAML_LIMIT], True
     return text, False

@@ -149,7 +149,7 @@ TIDEWATCH_PAGE_ROWS = env_int("TIDEWATCH_PAGE_ROWS", 200, minimum=1)
 TIDEWATCH_PAGE_EVENTS = env_int("TIDEWATCH_PAGE_EVENTS", 50, minimum=1)
 TIDEWATCH_PAGE_TRANSITIONS = env_int("TIDEWATCH_PAGE_TRANSITIONS", 100, minimum=1)
 # A stored object larger than this (as JSON text) is not loaded for the raw YAML block.
-TIDEWATCH_PAGE_RAW_BYTES = env_int("TIDEWATCH_PAGE_RAW_BYTES", 1_000_000, minimum=1_000)
+TIDEWATCH_PAGE_RAW_BYTES = env_int("TIDEWATCH_PAGE_RAW_BYTES", 256_000, minimum=1_000)
 # /metrics: when set, only this bearer token (or an API token) may scrape; see dashboard/access.py.
 TIDEWATCH_METRICS_TOKEN = env_secret("TIDEWATCH_METRICS_TOKEN", "")
 # /readyz: the poll of an enabled cluster is late after this many of its intervals.
