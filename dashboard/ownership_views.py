@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET
 
 from clusters.models import LastWriter, OwnershipReport, Violation
 from dashboard.bounds import BadPage, Window, page_numbers
+from dashboard.json_sql import JSONArrayLength, JSONArraySlice
 from dashboard.views import HtmxHttpRequest
 
 CODES = {
@@ -40,13 +41,36 @@ def violations_filtered(
     return rows
 
 
-def reports(cluster: str | None = None, *, page: bool = False) -> list[OwnershipReport]:
-    """``page``: only what the /ownership page shows (the claim chains and the scorecard can
-    be as large as the inventories they were computed from, so they are not read)."""
+def reports(cluster: str | None = None) -> list[OwnershipReport]:
     rows = OwnershipReport.objects.select_related("cluster").order_by("cluster__name")
-    if page:
-        rows = rows.defer("chains", "scorecard", "boundaries")
     return list(rows.filter(cluster__name=cluster) if cluster else rows)
+
+
+def report_pages(cluster: str | None, contested_page: int, size: int) -> list[OwnershipReport]:
+    """The reports as /ownership shows them: the claim chains and the scorecard (as large as
+    the inventories they were computed from) are not read, and of the contested resources only
+    their number (``contested_total``) and one page (``contested``) come from the database."""
+    rows = (
+        OwnershipReport.objects.select_related("cluster")
+        .order_by("cluster__name")
+        .defer("chains", "scorecard", "boundaries", "resources")
+    )
+    if cluster:
+        rows = rows.filter(cluster__name=cluster)
+    start = (contested_page - 1) * size
+    found = list(
+        rows.annotate(
+            contested_total=JSONArrayLength("resources"),
+            contested=JSONArraySlice("resources", start, start + size),
+        )
+    )
+    for report in found:
+        window = Window.of("contested_page", contested_page, size, report.contested_total or 0)
+        if window.start != start:  # past the end: the last page instead (one more query)
+            (report.contested,) = OwnershipReport.objects.filter(pk=report.pk).values_list(
+                JSONArraySlice("resources", window.start, window.stop), flat=True
+            )
+    return found
 
 
 # The query parameters that page /ownership's lists; one page size: TIDEWATCH_PAGE_ROWS.
@@ -92,7 +116,7 @@ def ownership_page(request: HtmxHttpRequest) -> HttpResponse:
     context = {
         "reports": [
             _report_page(r, _namespaces(r, tool, code), pages, size)
-            for r in reports(cluster, page=True)
+            for r in report_pages(cluster, pages["contested_page"], size)
         ],
         "violations": violations,
         "violations_window": window,
@@ -117,15 +141,15 @@ def _report_page(
     report: OwnershipReport, namespaces: list[dict], pages: dict[str, int], size: int
 ) -> dict[str, Any]:
     """One page of a report's namespaces and contested resources, with their counts."""
-    resources = report.resources if isinstance(report.resources, list) else []
+    contested = report.contested if isinstance(report.contested, list) else []
     ns_window = Window.of("namespaces_page", pages["namespaces_page"], size, len(namespaces))
-    res_window = Window.of("contested_page", pages["contested_page"], size, len(resources))
+    total = report.contested_total or 0
     return {
         "report": report,
         "namespaces": namespaces[ns_window.start : ns_window.stop],
         "namespaces_window": ns_window,
-        "resources": resources[res_window.start : res_window.stop],
-        "resources_window": res_window,
+        "resources": [r for r in contested if isinstance(r, dict)],
+        "resources_window": Window.of("contested_page", pages["contested_page"], size, total),
     }
 
 

@@ -282,3 +282,56 @@ def test_the_ownership_page_shows_one_page_of_violations_and_namespaces(
     assert "44 ownership violations" in big and "Showing 1–5 of 44 violations" in big
     assert len(forty.captured_queries) == len(twelve.captured_queries)
     assert big.count('<li class="violation ') == ROWS
+
+
+def claim_twice(demo, n: int) -> None:
+    """n ConfigMaps in both Kustomization infrastructure's inventory and data-platform's
+    resources: n more contested resources (TW002 each)."""
+    names = [f"shared-{i:03d}" for i in range(n)]
+    entries = [{"id": inventory_id("data-platform", x, "", "ConfigMap"), "v": "v1"} for x in names]
+    demo.patch_status(
+        KUSTOMIZE,
+        "kustomizations",
+        "flux-system",
+        "infrastructure",
+        {"inventory": {"entries": entries}},
+    )
+    app = demo.get(ARGO, "applications", "argocd", "data-platform")
+    resources = app["status"]["resources"] + [
+        {"version": "v1", "kind": "ConfigMap", "namespace": "data-platform", "name": x}
+        | {"status": "Synced"}
+        for x in names
+    ]
+    demo.patch_status(ARGO, "applications", "argocd", "data-platform", {"resources": resources})
+
+
+def contested_section(html: str) -> str:
+    section = html[html.index('id="res-demo"') :]
+    return section[: section.index("</section>")]
+
+
+def test_contested_resources_are_paged_by_the_database(client, polled, demo, small_pages):
+    base = contested_section(get(client, "/ownership")).count("<tr data-resource=")
+    claim_twice(demo, 12)
+    poll_cluster(polled)
+    total = base + 12
+    with CaptureQueriesContext(connection) as twelve:
+        contested = contested_section(get(client, "/ownership"))
+    assert contested.count("<tr data-resource=") == ROWS
+    assert f"Showing 1–5 of {total} contested resources." in contested
+    assert 'href="?contested_page=2#res-demo"' in contested
+
+    last_page = -(-total // ROWS)
+    first = (last_page - 1) * ROWS + 1
+    last = contested_section(get(client, f"/ownership?contested_page={last_page}"))
+    assert f"Showing {first}–{total} of {total} contested resources." in last
+    assert last.count("<tr data-resource=") == total - first + 1
+    past = contested_section(get(client, "/ownership?contested_page=99"))  # the last page
+    assert f"Showing {first}–{total} of {total} contested resources." in past
+
+    claim_twice(demo, 40)
+    poll_cluster(polled)
+    with CaptureQueriesContext(connection) as forty:
+        big = get(client, "/ownership")
+    assert f"Showing 1–5 of {base + 40} contested resources." in big
+    assert len(forty.captured_queries) == len(twelve.captured_queries)
