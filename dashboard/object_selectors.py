@@ -411,23 +411,22 @@ def find_object(
     only sent (as ``raw_capped``) when under ``raw_limit``; ``obj.raw`` itself is deferred and
     must not be touched here (that would load it whatever its size).
     """
-    raw_size = Length(Cast("raw", output_field=TextField()))
-    return (
+    rows = (
         GitOpsObject.objects.select_related("cluster")
         .prefetch_related("cluster__kind_states")
         .defer("raw")
-        .annotate(raw_size=raw_size)
-        .annotate(
+        .filter(cluster__name=cluster, kind__iexact=kind, namespace=namespace, name=name)
+        .order_by("group")
+    )
+    if raw_limit:  # an htmx refresh does not show the raw YAML: nothing to measure
+        rows = rows.annotate(raw_size=Length(Cast("raw", output_field=TextField()))).annotate(
             raw_capped=Case(
                 When(Q(raw_size__lte=raw_limit), then=F("raw")),
                 default=None,
                 output_field=JSONField(),
-            ),
+            )
         )
-        .filter(cluster__name=cluster, kind__iexact=kind, namespace=namespace, name=name)
-        .order_by("group")
-        .first()
-    )
+    return rows.first()
 
 
 def page_of(

@@ -105,6 +105,8 @@ def ownership_page(request: HtmxHttpRequest) -> HttpResponse:
     total = sum(n for _, n in severity_counts)
     window = Window.of("violations_page", pages["violations_page"], size, total)
     violations = list(matching[window.start : window.stop])
+    # The sentence before any table names the worst of all, not of this page.
+    worst = violations[0] if window.page == 1 or not violations else matching.first()
     contested = [v.resource for v in violations if v.code == "TW002"]
     writers = {
         (w.cluster_id, w.resource): w for w in LastWriter.objects.filter(resource__in=contested)
@@ -120,6 +122,7 @@ def ownership_page(request: HtmxHttpRequest) -> HttpResponse:
         ],
         "violations": violations,
         "violations_window": window,
+        "worst": worst,
         "violations_total": total,
         "severity_counts": severity_counts,
         "filters": {"cluster": cluster, "tool": tool, "code": code},

@@ -271,7 +271,9 @@ def test_the_ownership_page_shows_one_page_of_violations_and_namespaces(
     assert namespaces[: namespaces.index("</section>")].count("<tr data-namespace=") == ROWS
     assert re.search(r"Showing 1–5 of \d+ namespaces\.", html)
 
+    worst = html[html.index("Worst: ") :].split("</p>")[0]
     last = get(client, "/ownership?violations_page=4")
+    assert worst in last, "page 4 still names the worst of all first"
     assert "Showing 16–16 of 16 violations" in last
     assert last.count('<li class="violation ') == 1
     assert client.get("/ownership?violations_page=x").status_code == 400
