@@ -71,6 +71,7 @@ STRIP_LIMIT = 20_000
 MESSAGE_LIMIT = 2_000
 CELL_LIMIT = 300
 RAW_YAML_LIMIT = 400_000
+TEXT_ITEMS = 50  # items of a list fact (sourceRepos, destinations ...) joined into its cell
 # libyaml's dumper when built with it: ten times faster than the pure-Python one, same text.
 SafeDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
@@ -599,7 +600,9 @@ def _text(value: Any) -> str:
     if isinstance(value, dict):
         return ", ".join(f"{k}: {_text(v)}" for k, v in value.items())
     if isinstance(value, list):
-        return ", ".join(_text(v) for v in value)
+        # A fact is one cell (cut at CELL_LIMIT): a list of 100,000 is not joined whole.
+        shown = ", ".join(_text(v) for v in value[:TEXT_ITEMS])
+        return shown + (f" … ({len(value):,} in all)" if len(value) > TEXT_ITEMS else "")
     return str(value)
 
 
