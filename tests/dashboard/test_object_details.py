@@ -118,4 +118,3 @@ def test_the_last_writer_time_is_relative_with_the_absolute_time_as_title(client
     assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d", writer.split("<time")[0])
     assert re.search(r'written <time datetime="[^"]+" title="\d{4}-\d\d-\d\d [\d:]+ UTC">', writer)
     assert " ago</time>" in writer
-
