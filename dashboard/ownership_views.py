@@ -106,7 +106,8 @@ def ownership_page(request: HtmxHttpRequest) -> HttpResponse:
     window = Window.of("violations_page", pages["violations_page"], size, total)
     violations = list(matching[window.start : window.stop])
     # The sentence before any table names the worst of all, not of this page.
-    worst = violations[0] if window.page == 1 or not violations else matching.first()
+    first_page = violations[0] if violations else None
+    worst = first_page if window.page == 1 else matching.first()
     contested = [v.resource for v in violations if v.code == "TW002"]
     writers = {
         (w.cluster_id, w.resource): w for w in LastWriter.objects.filter(resource__in=contested)
