@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.conf import settings
+
 from clusters.models import GitOpsObject, NamespaceRollup, Violation
 
 TOOL_NAMES = {"flux": "Flux", "argocd": "Argo CD"}
@@ -17,7 +19,7 @@ class ObjectOwnership:
 
 
 def object_ownership(obj: GitOpsObject) -> ObjectOwnership:
-    """Two queries: the declared owners of its namespaces, and the cluster's violations."""
+    """Two queries: the declared owners of its namespaces, and the violations naming it."""
     namespaces = [obj.namespace, *obj.target_namespaces]
     owners = dict(
         NamespaceRollup.objects.filter(cluster=obj.cluster, namespace__in=namespaces).values_list(
@@ -25,7 +27,11 @@ def object_ownership(obj: GitOpsObject) -> ObjectOwnership:
         )
     )
     key = f"{obj.kind}/{obj.namespace}/{obj.name}"
-    violations = [v for v in Violation.objects.filter(cluster=obj.cluster) if key in v.object_keys]
+    # The text match narrows in SQL (a cluster may hold 100,000 violations); the list check
+    # is exact. Bounded to a page of rows: the header shows codes, not every violation.
+    candidates = Violation.objects.filter(cluster=obj.cluster, object_keys__icontains=key)
+    rows = settings.TIDEWATCH_PAGE_ROWS
+    violations = [v for v in candidates[:rows] if key in v.object_keys]
     return ObjectOwnership(
         ownership_sentence(obj.tool, obj.namespace, obj.target_namespaces, owners), violations
     )

@@ -5,38 +5,49 @@ The number of queries is fixed, whatever the object's size:
 1. the object and its cluster;
 2. the cluster's kind states (is this kind, or the whole cluster, stale?);
 3. a summary of the managed resources (how many, how many out of sync or unhealthy);
-4. the first ``MANAGED_LIMIT`` managed resources, the ones needing attention first;
-5. the object's Events, newest first, with their total (a window count);
-6. every related object at once: the targets of the object's own edges (one OR'ed ``Q`` per
+4. one page (``TIDEWATCH_PAGE_ROWS``) of managed resources, the ones needing attention first;
+5. how many Events name the object, and 6. one page of them, newest first;
+7. every related object at once: the targets of the object's own edges (one OR'ed ``Q`` per
    kind and namespace, names in an ``IN``) together with every object whose ``Dependency``
-   edge points here (a ``FilteredRelation`` join);
-7. the newest ``TIMELINE_LIMIT`` transitions, with their total (a window count);
-8. the status and presence transitions of the longest history window, plus the newest one
+   edge points here (a ``FilteredRelation`` join), and every object the page names by
+   reference (a Flux sourceRef/providerRef, a HelmChart, an ApplicationSet's applications);
+8. how many moments of history are stored, and 9. the transitions of one page of them;
+10. the status and presence transitions of the longest history window, plus the newest one
    before it (a scalar subquery) that says how the window opens.
+
+Lists held in the object's JSON (conditions, Helm history, sync results, ApplicationSet
+statuses) are cut to one page before any row is built, and the stored object is only loaded
+for the raw YAML block when it is under ``TIDEWATCH_PAGE_RAW_BYTES`` (its size is measured in
+SQL), so the work per request stays bounded whatever the cluster stored.
 
 Everything that comes from the cluster stays plain text here; the template escapes it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import yaml
+from django.conf import settings
 from django.db.models import (
     Case,
     Count,
+    F,
     FilteredRelation,
     IntegerField,
+    JSONField,
     Q,
     QuerySet,
     Subquery,
+    TextField,
     Value,
     When,
     Window,
 )
+from django.db.models.functions import Cast, DenseRank, Length
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -50,18 +61,19 @@ from clusters.models import (
 from clusters.status.flux import ARTIFACT_KINDS
 from clusters.status.vocabulary import Status, Sync
 from dashboard import history
+from dashboard.bounds import Window as Rows
 from dashboard.selectors import ClusterHealth, cluster_health
 from dashboard.templatetags.tidewatch import STATUS_STYLE, SYNC_STYLE
 
-MANAGED_LIMIT = 200
-EVENT_LIMIT = 50
-TIMELINE_LIMIT = 100
-RELATED_LIMIT = 500
+# Rows per section come from settings (TIDEWATCH_PAGE_ROWS, _EVENTS, _TRANSITIONS): see bounds.
 STRIP_LIMIT = 20_000
 # Display limits: longer text is cut with the full text in a <details>.
 MESSAGE_LIMIT = 2_000
 CELL_LIMIT = 300
 RAW_YAML_LIMIT = 400_000
+TEXT_ITEMS = 50  # items of a list fact (sourceRepos, destinations ...) joined into its cell
+# libyaml's dumper when built with it: ten times faster than the pure-Python one, same text.
+SafeDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 UNHEALTHY = (Status.DEGRADED.value, Status.MISSING.value, Status.UNKNOWN.value)
 FINE_SYNC = (Sync.SYNCED.value, Sync.NOT_APPLICABLE.value)
@@ -154,6 +166,7 @@ class HelmView:
     counters: list[tuple[str, int]]
     facts: list[tuple[str, str]]
     releases: list[ReleaseRow]
+    releases_window: Rows
     helm_chart: Related | None
 
 
@@ -180,6 +193,7 @@ class OperationView:
     retry_count: int | None
     revisions: list[str]
     results: list[ResultRow]
+    results_window: Rows
 
 
 @dataclass
@@ -226,10 +240,6 @@ class ManagedSummary:
     sync_reported: int = 0
     health_reported: int = 0
 
-    @property
-    def hidden(self) -> int:
-        return max(0, self.total - MANAGED_LIMIT)
-
 
 @dataclass
 class ObjectPage:
@@ -238,26 +248,29 @@ class ObjectPage:
     health: ClusterHealth
     stale: list[StaleNotice]
     conditions: list[ConditionRow]
+    conditions_window: Rows
     sources: list[SourceRow]
     source_ref: Related | None
     helm: HelmView | None
     operation: OperationView | None
     app_facts: list[tuple[str, str]]
     progress: list[ProgressRow]
+    progress_window: Rows
     reconciles: list[ReconcileRow]
+    reconciles_window: Rows
     other_facts: list[tuple[str, str]]
     managed: list[ManagedResource]
     managed_summary: ManagedSummary
+    managed_window: Rows
     events: list[Event]
-    events_total: int
+    events_window: Rows
     upstream: list[Related]
     downstream: list[Related]
+    related_cap: int  # the limit when the chain was cut, else 0
     timeline: list[TimelineEntry]
-    transitions_total: int
-    transitions_shown: int
+    timeline_window: Rows
     strips: list[history.Strip]
-    raw_yaml: str
-    raw_truncated: bool
+    raw: RawYaml
 
     # -- what the header says ------------------------------------------------------------------
 
@@ -300,8 +313,12 @@ class ObjectPage:
         return self.obj.kind in ARTIFACT_KINDS
 
     @property
-    def events_hidden(self) -> int:
-        return max(0, self.events_total - len(self.events))
+    def events_total(self) -> int:
+        return self.events_window.total
+
+    @property
+    def transitions_total(self) -> int:
+        return self.timeline_window.total
 
     @property
     def warnings(self) -> int:
@@ -311,56 +328,115 @@ class ObjectPage:
 # -- the page ------------------------------------------------------------------------------------
 
 
-def object_page(cluster: str, kind: str, namespace: str, name: str) -> ObjectPage | None:
-    obj = find_object(cluster, kind, namespace, name)
+# The query parameter that pages each section (?resources_page=2 ...).
+PAGE_PARAMS = (
+    "conditions_page",
+    "resources_page",
+    "events_page",
+    "history_page",
+    "results_page",
+    "releases_page",
+    "apps_page",
+    "reconciles_page",
+)
+
+
+def object_page(
+    cluster: str,
+    kind: str,
+    namespace: str,
+    name: str,
+    pages: Mapping[str, int] | None = None,
+    *,
+    with_raw: bool = True,
+) -> ObjectPage | None:
+    """``pages``: the page each section shows (PAGE_PARAMS, 1 when absent). ``with_raw``:
+    read the stored object for the raw YAML block (an htmx refresh does not show it)."""
+    pages = pages or {}
+    raw_limit = settings.TIDEWATCH_PAGE_RAW_BYTES if with_raw else 0
+    obj = find_object(cluster, kind, namespace, name, raw_limit=raw_limit)
     if obj is None:
         return None
+    rows = settings.TIDEWATCH_PAGE_ROWS
     now = timezone.now()
     the_cluster = obj.cluster
     health = cluster_health(the_cluster, now)  # uses the prefetched kind states
-    related = RelatedObjects.read(obj)
-    summary, managed = managed_resources(obj)
-    events, events_total = object_events(obj)
-    timeline, shown, total = transition_timeline(obj)
-    raw_yaml, raw_truncated = raw_as_yaml(obj.raw)
+    details = _details(obj)
+    statuses, progress_window = page_of(details.get("applicationStatus"), "apps_page", pages, rows)
+    apps = [("Application", obj.namespace, str(item.get("application", ""))) for item in statuses]
+    related = RelatedObjects.read(obj, references(obj) + apps)
+    summary, managed, managed_window = managed_resources(obj, pages.get("resources_page", 1))
+    events, events_window = object_events(obj, pages.get("events_page", 1))
+    timeline, timeline_window = transition_timeline(obj, pages.get("history_page", 1))
+    conditions, conditions_window = condition_rows(obj, pages)
+    progress = progress_rows(obj, statuses, related)
+    reconciles, reconciles_window = reconcile_rows(obj, pages)
     return ObjectPage(
         obj=obj,
         cluster=the_cluster,
         health=health,
         stale=stale_notices(obj, health),
-        conditions=condition_rows(obj),
+        conditions=conditions,
+        conditions_window=conditions_window,
         sources=source_rows(obj),
         source_ref=related.source_ref(obj),
-        helm=helm_view(obj, related),
-        operation=operation_view(obj),
+        helm=helm_view(obj, related, pages),
+        operation=operation_view(obj, pages),
         app_facts=application_facts(obj),
-        progress=progress_rows(obj, related),
-        reconciles=reconcile_rows(obj),
+        progress=progress,
+        progress_window=progress_window,
+        reconciles=reconciles,
+        reconciles_window=reconciles_window,
         other_facts=other_facts(obj),
         managed=managed,
         managed_summary=summary,
+        managed_window=managed_window,
         events=events,
-        events_total=events_total,
+        events_window=events_window,
         upstream=related.upstream,
         downstream=related.downstream,
+        related_cap=related.limit if related.capped else 0,
         timeline=timeline,
-        transitions_total=total,
-        transitions_shown=shown,
+        timeline_window=timeline_window,
         strips=history.build_strips(strip_changes(obj, now), now),
-        raw_yaml=raw_yaml,
-        raw_truncated=raw_truncated,
+        raw=raw_yaml(obj, raw_limit),
     )
 
 
-def find_object(cluster: str, kind: str, namespace: str, name: str) -> GitOpsObject | None:
-    """Queries 1 and 2. ``kind`` is matched case-insensitively, as the JSON API does."""
-    return (
+def find_object(
+    cluster: str, kind: str, namespace: str, name: str, raw_limit: int = 0
+) -> GitOpsObject | None:
+    """Queries 1 and 2. ``kind`` is matched case-insensitively, as the JSON API does.
+
+    The stored object (``raw``) is the largest field: its size is measured in SQL and it is
+    only sent (as ``raw_capped``) when under ``raw_limit``; ``obj.raw`` itself is deferred and
+    must not be touched here (that would load it whatever its size).
+    """
+    rows = (
         GitOpsObject.objects.select_related("cluster")
         .prefetch_related("cluster__kind_states")
+        .defer("raw")
         .filter(cluster__name=cluster, kind__iexact=kind, namespace=namespace, name=name)
         .order_by("group")
-        .first()
     )
+    if raw_limit:  # an htmx refresh does not show the raw YAML: nothing to measure
+        rows = rows.annotate(raw_size=Length(Cast("raw", output_field=TextField()))).annotate(
+            raw_capped=Case(
+                When(Q(raw_size__lte=raw_limit), then=F("raw")),
+                default=None,
+                output_field=JSONField(),
+            )
+        )
+    return rows.first()
+
+
+def page_of(
+    items: Any, param: str, pages: Mapping[str, int], size: int
+) -> tuple[list[dict[str, Any]], Rows]:
+    """One page of a list held in the object's JSON (only its mappings count as rows)."""
+    entries = [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+    window = Rows.of(param, pages.get(param, 1), size, len(entries))
+    return entries[window.start : window.stop], window
 
 
 @dataclass
@@ -413,25 +489,39 @@ def stale_notices(obj: GitOpsObject, health: ClusterHealth) -> list[StaleNotice]
 
 # -- conditions ----------------------------------------------------------------------------------
 
-# Condition types where True is the abnormal state (the rest, Ready first, are good when True).
+# Condition polarity: types where True is the abnormal state, and how bad (icon + tone). The
+# rest (Ready, Released, Healthy, ...) are good when True and bad when False.
+BAD_WHEN_TRUE = ("✕", "bad")
+WARNING_WHEN_TRUE = ("⚠", "warn")
+BUSY_WHEN_TRUE = ("◔", "progress")
 ABNORMAL_WHEN_TRUE = {
-    "Stalled": "Degraded",
-    "Reconciling": "Progressing",
-    "RolloutProgressing": "Progressing",
-    "ErrorOccurred": "Degraded",
-    "Remediated": "Unknown",  # a remediation ran: something failed before it
+    "Stalled": BAD_WHEN_TRUE,
+    "ErrorOccurred": BAD_WHEN_TRUE,  # ApplicationSet
+    "Reconciling": BUSY_WHEN_TRUE,
+    "RolloutProgressing": BUSY_WHEN_TRUE,
+    # A Helm remediation (rollback/uninstall) ran: a release failed before it.
+    "Remediated": WARNING_WHEN_TRUE,
 }
 
 
+def abnormal_when_true(ctype: str) -> tuple[str, str] | None:
+    """The icon and tone of ``True`` for an abnormal-true condition type, else None. Argo CD's
+    condition types say their polarity in their name (ComparisonError, SyncError,
+    OrphanedResourceWarning ...)."""
+    if ctype in ABNORMAL_WHEN_TRUE:
+        return ABNORMAL_WHEN_TRUE[ctype]
+    if ctype.endswith("Error"):
+        return BAD_WHEN_TRUE
+    if ctype.endswith("Warning"):
+        return WARNING_WHEN_TRUE
+    return None
+
+
 def condition_badge(ctype: str, status: str) -> Badge:
-    abnormal = ABNORMAL_WHEN_TRUE.get(ctype)
-    if abnormal is None and ctype.endswith("Error"):
-        abnormal = "Degraded"
-    elif abnormal is None and ctype.endswith("Warning"):
-        abnormal = "Unknown"
+    abnormal = abnormal_when_true(ctype)
     if abnormal is not None:
         if status == "True":
-            return status_like_badge(status, abnormal)
+            return Badge(*abnormal, status)
         if status == "False":
             return Badge(*MUTED, status)
         return status_like_badge(status or "Unknown", "Unknown")
@@ -439,11 +529,10 @@ def condition_badge(ctype: str, status: str) -> Badge:
     return status_like_badge(status or "Unknown", looks)
 
 
-def condition_rows(obj: GitOpsObject) -> list[ConditionRow]:
+def condition_rows(obj: GitOpsObject, pages: Mapping[str, int]) -> tuple[list[ConditionRow], Rows]:
+    items, window = page_of(obj.conditions, "conditions_page", pages, settings.TIDEWATCH_PAGE_ROWS)
     rows = []
-    for item in obj.conditions if isinstance(obj.conditions, list) else []:
-        if not isinstance(item, dict):
-            continue
+    for item in items:
         ctype, status = str(item.get("type", "")), str(item.get("status", ""))
         reason = str(item.get("reason") or "")
         rows.append(
@@ -457,7 +546,7 @@ def condition_rows(obj: GitOpsObject) -> list[ConditionRow]:
                 deciding=bool(obj.reason) and obj.reason in (reason, ctype),
             )
         )
-    return rows
+    return rows, window
 
 
 # -- revisions and sources -----------------------------------------------------------------------
@@ -511,7 +600,9 @@ def _text(value: Any) -> str:
     if isinstance(value, dict):
         return ", ".join(f"{k}: {_text(v)}" for k, v in value.items())
     if isinstance(value, list):
-        return ", ".join(_text(v) for v in value)
+        # A fact is one cell (cut at CELL_LIMIT): a list of 100,000 is not joined whole.
+        shown = ", ".join(_text(v) for v in value[:TEXT_ITEMS])
+        return shown + (f" … ({len(value):,} in all)" if len(value) > TEXT_ITEMS else "")
     return str(value)
 
 
@@ -536,7 +627,9 @@ HELM_FACTS = (
 )
 
 
-def helm_view(obj: GitOpsObject, related: RelatedObjects) -> HelmView | None:
+def helm_view(
+    obj: GitOpsObject, related: RelatedObjects, pages: Mapping[str, int]
+) -> HelmView | None:
     details = _details(obj)
     if obj.kind != "HelmRelease" or not details:
         return None
@@ -546,10 +639,11 @@ def helm_view(obj: GitOpsObject, related: RelatedObjects) -> HelmView | None:
         ("Upgrade failures", _int(details.get("upgradeFailures"))),
     ]
     facts = [(label, str(details[key])) for key, label in HELM_FACTS if details.get(key)]
+    snaps, window = page_of(
+        details.get("history"), "releases_page", pages, settings.TIDEWATCH_PAGE_ROWS
+    )
     releases = []
-    for snap in details.get("history") or []:
-        if not isinstance(snap, dict):
-            continue
+    for snap in snaps:
         status = str(snap.get("status", ""))
         chart = " ".join(str(snap[k]) for k in ("chartName", "chartVersion") if snap.get(k))
         hooks = snap.get("testHooks")
@@ -571,10 +665,16 @@ def helm_view(obj: GitOpsObject, related: RelatedObjects) -> HelmView | None:
                 test_hooks=hooks if isinstance(hooks, dict) else {},
             )
         )
-    chart_ref = str(details.get("helmChart", ""))
+    chart = helm_chart_ref(obj)
+    helm_chart = related.find(*chart) if chart else None
+    return HelmView(counters, facts, releases, window, helm_chart)
+
+
+def helm_chart_ref(obj: GitOpsObject) -> Key | None:
+    """The HelmChart a HelmRelease's chart template made (status.helmChart "<ns>/<name>")."""
+    chart_ref = str(_details(obj).get("helmChart", "")) if obj.kind == "HelmRelease" else ""
     chart_namespace, sep, chart_name = chart_ref.partition("/")
-    helm_chart = related.find("HelmChart", chart_namespace, chart_name) if sep else None
-    return HelmView(counters, facts, releases, helm_chart)
+    return ("HelmChart", chart_namespace, chart_name) if sep and chart_name else None
 
 
 OPERATION_PHASE = {
@@ -593,7 +693,7 @@ RESULT_STATUS = {
 }
 
 
-def operation_view(obj: GitOpsObject) -> OperationView | None:
+def operation_view(obj: GitOpsObject, pages: Mapping[str, int]) -> OperationView | None:
     state = _details(obj).get("operationState")
     if not isinstance(state, dict):
         return None
@@ -602,12 +702,16 @@ def operation_view(obj: GitOpsObject) -> OperationView | None:
     revisions = [str(r) for r in result.get("revisions") or []] or (
         [str(result["revision"])] if result.get("revision") else []
     )
+    # Failures first: with many resources the one that failed is what a human looks for. The
+    # order is decided on the bare status so only one page of rows is built.
+    items = [item for item in result.get("resources") or [] if isinstance(item, dict)]
+    items.sort(key=lambda item: 0 if _result_style(item)[1] in ("bad", "warn") else 1)
+    items, window = page_of(items, "results_page", pages, settings.TIDEWATCH_PAGE_ROWS)
     rows = []
-    for item in result.get("resources") or []:
-        if not isinstance(item, dict):
-            continue
+    for item in items:
         status = str(item.get("status", ""))
-        icon, tone = RESULT_STATUS.get(status, ("?", "warn") if status else MUTED)
+        icon, tone = _result_style(item)
+        hook_type = str(item.get("hookType", ""))
         rows.append(
             ResultRow(
                 kind=str(item.get("kind", "")),
@@ -616,13 +720,13 @@ def operation_view(obj: GitOpsObject) -> OperationView | None:
                 group=str(item.get("group", "")),
                 badge=Badge(icon, tone, status or "–"),
                 message=str(item.get("message", "")),
-                hook_phase=str(item.get("hookPhase", "")),
+                # Argo CD writes hookPhase "Running" on plain resources and never updates it:
+                # it only means something for a hook (hookType set).
+                hook_phase=str(item.get("hookPhase", "")) if hook_type else "",
                 sync_phase=str(item.get("syncPhase", "")),
-                hook_type=str(item.get("hookType", "")),
+                hook_type=hook_type,
             )
         )
-    # Failures first: with many resources the one that failed is what a human looks for.
-    rows.sort(key=lambda r: 0 if r.badge.tone in ("bad", "warn") else 1)
     retry = state.get("retryCount")
     return OperationView(
         badge=status_like_badge(phase or "–", OPERATION_PHASE.get(phase, "")),
@@ -633,7 +737,13 @@ def operation_view(obj: GitOpsObject) -> OperationView | None:
         retry_count=retry if isinstance(retry, int) else None,
         revisions=revisions,
         results=rows,
+        results_window=window,
     )
+
+
+def _result_style(item: dict[str, Any]) -> tuple[str, str]:
+    status = str(item.get("status", ""))
+    return RESULT_STATUS.get(status, ("?", "warn") if status else MUTED)
 
 
 def _initiated_by(value: Any) -> str:
@@ -682,11 +792,12 @@ APPSET_STATUS = {
 }
 
 
-def progress_rows(obj: GitOpsObject, related: RelatedObjects) -> list[ProgressRow]:
+def progress_rows(
+    obj: GitOpsObject, statuses: list[dict[str, Any]], related: RelatedObjects
+) -> list[ProgressRow]:
+    """``statuses``: one page of the ApplicationSet's applicationStatus (see page_of)."""
     rows = []
-    for item in _details(obj).get("applicationStatus") or []:
-        if not isinstance(item, dict):
-            continue
+    for item in statuses:
         status = str(item.get("status", ""))
         name = str(item.get("application", ""))
         rows.append(
@@ -702,13 +813,11 @@ def progress_rows(obj: GitOpsObject, related: RelatedObjects) -> list[ProgressRo
     return rows
 
 
-def reconcile_rows(obj: GitOpsObject) -> list[ReconcileRow]:
-    if obj.kind != "Kustomization":
-        return []
+def reconcile_rows(obj: GitOpsObject, pages: Mapping[str, int]) -> tuple[list[ReconcileRow], Rows]:
+    history = _details(obj).get("history") if obj.kind == "Kustomization" else None
+    items, window = page_of(history, "reconciles_page", pages, settings.TIDEWATCH_PAGE_ROWS)
     rows = []
-    for item in _details(obj).get("history") or []:
-        if not isinstance(item, dict):
-            continue
+    for item in items:
         status = str(item.get("lastReconciledStatus", ""))
         failed = "fail" in status.lower()
         rows.append(
@@ -722,7 +831,7 @@ def reconcile_rows(obj: GitOpsObject) -> list[ReconcileRow]:
                 digest=str(item.get("digest", "")),
             )
         )
-    return rows
+    return rows, window
 
 
 # Keys the sections above show; other_facts lists what is left.
@@ -755,8 +864,10 @@ def other_facts(obj: GitOpsObject) -> list[tuple[str, str]]:
 # -- managed resources, events, transitions --------------------------------------------------------
 
 
-def managed_resources(obj: GitOpsObject) -> tuple[ManagedSummary, list[ManagedResource]]:
-    """Queries 3 and 4: a summary over all, and the first MANAGED_LIMIT, failing ones first."""
+def managed_resources(
+    obj: GitOpsObject, page: int = 1
+) -> tuple[ManagedSummary, list[ManagedResource], Rows]:
+    """Queries 3 and 4: a summary over all, and one page of rows, failing ones first."""
     rows = ManagedResource.objects.filter(obj=obj)
     bad = Q(sync=Sync.OUT_OF_SYNC.value) | Q(health__in=UNHEALTHY)
     summary = rows.aggregate(
@@ -766,28 +877,29 @@ def managed_resources(obj: GitOpsObject) -> tuple[ManagedSummary, list[ManagedRe
         sync_reported=Count("id", filter=~Q(sync="")),
         health_reported=Count("id", filter=~Q(health="")),
     )
-    first = list(
+    managed = ManagedSummary(**{k: v or 0 for k, v in summary.items()})
+    window = Rows.of("resources_page", page, settings.TIDEWATCH_PAGE_ROWS, managed.total)
+    shown = list(
         rows.annotate(
             attention=Case(When(bad, then=Value(0)), default=Value(1), output_field=IntegerField())
-        ).order_by("attention", "namespace", "kind", "name", "id")[:MANAGED_LIMIT]
+        ).order_by("attention", "namespace", "kind", "name", "id")[window.start : window.stop]
     )
-    return ManagedSummary(**{k: v or 0 for k, v in summary.items()}), first
+    return managed, shown, window
 
 
-def object_events(obj: GitOpsObject) -> tuple[list[Event], int]:
-    """Query 5. Events name their object by kind/namespace/name (+ apiVersion's group)."""
-    events = list(
-        Event.objects.filter(
-            Q(involved_group=obj.group) | Q(involved_group=""),
-            cluster_id=obj.cluster_id,
-            involved_kind=obj.kind,
-            involved_namespace=obj.namespace,
-            involved_name=obj.name,
-        )
-        .annotate(total=Window(Count("id")))
-        .order_by("-last_seen", "-id")[:EVENT_LIMIT]
+def object_events(obj: GitOpsObject, page: int = 1) -> tuple[list[Event], Rows]:
+    """Queries 5 and 6. Events name their object by kind/namespace/name (+ apiVersion's
+    group)."""
+    about = Event.objects.filter(
+        Q(involved_group=obj.group) | Q(involved_group=""),
+        cluster_id=obj.cluster_id,
+        involved_kind=obj.kind,
+        involved_namespace=obj.namespace,
+        involved_name=obj.name,
     )
-    return events, (events[0].total if events else 0)
+    window = Rows.of("events_page", page, settings.TIDEWATCH_PAGE_EVENTS, about.count())
+    events = list(about.order_by("-last_seen", "-id")[window.start : window.stop])
+    return events, window
 
 
 def _identity(obj: GitOpsObject) -> QuerySet[StatusTransition]:
@@ -801,26 +913,32 @@ def _identity(obj: GitOpsObject) -> QuerySet[StatusTransition]:
     )
 
 
-def transition_timeline(obj: GitOpsObject) -> tuple[list[TimelineEntry], int, int]:
-    """Query 7: the newest TIMELINE_LIMIT transitions, grouped by moment (one poll writes the
-    status, sync and revision changes of an object at the same instant, with one message)."""
+def transition_timeline(obj: GitOpsObject, page: int = 1) -> tuple[list[TimelineEntry], Rows]:
+    """Queries 8 and 9: one page of history, by moment. One poll writes the status, sync and
+    revision changes of an object at the same instant, with one message: that is one entry,
+    and what the count counts, so "2 stored" lists two."""
+    moments = _identity(obj).aggregate(n=Count("at", distinct=True))["n"] or 0
+    window = Rows.of("history_page", page, settings.TIDEWATCH_PAGE_TRANSITIONS, moments)
+    # Dense rank over the instants: the page's moments, whatever their number of changes.
+    ranked = _identity(obj).annotate(moment=Window(DenseRank(), order_by=F("at").desc()))
     rows = list(
-        _identity(obj)
-        .annotate(total=Window(Count("id")))
+        ranked.filter(moment__gt=window.start, moment__lte=window.stop)
         .order_by("-at", "-id")
-        .only("id", "at", "field", "from_value", "to_value", "message")[:TIMELINE_LIMIT]
+        .only("id", "at", "field", "from_value", "to_value", "message")
     )
     entries: list[TimelineEntry] = []
     for row in rows:
         change = TimelineChange(row.field, row.from_value, row.to_value)
-        if entries and entries[-1].at == row.at and entries[-1].message == row.message:
+        if entries and entries[-1].at == row.at:
             entries[-1].changes.append(change)
+            if row.message and row.message not in entries[-1].message:
+                entries[-1].message = " — ".join(m for m in (entries[-1].message, row.message) if m)
         else:
             entries.append(TimelineEntry(row.at, [change], row.message, f"t{row.id}"))
     order = {"presence": 0, "status": 1, "sync": 2, "revision": 3}
     for entry in entries:
         entry.changes.sort(key=lambda c: order.get(c.field, 9))
-    return entries, len(rows), (rows[0].total if rows else 0)
+    return entries, window
 
 
 def strip_changes(obj: GitOpsObject, now: datetime) -> list[history.Change]:
@@ -858,10 +976,17 @@ Key = tuple[str, str, str]
 
 
 class RelatedObjects:
-    """Query 6: both directions of the dependency chain, resolved at once."""
+    """Query 7: both directions of the dependency chain, and every object the page names by
+    reference, resolved at once. The object itself is never its own parent or child (a Flux
+    Kustomization that applies itself lists itself in its inventory)."""
 
-    def __init__(self, obj: GitOpsObject, rows: list[dict[str, Any]]) -> None:
+    def __init__(
+        self, obj: GitOpsObject, rows: list[dict[str, Any]], capped: bool, limit: int
+    ) -> None:
         self.me: Key = (obj.kind, obj.namespace, obj.name)
+        self.my_group = obj.group
+        self.capped = capped
+        self.limit = limit
         self.rows: dict[Key, list[dict[str, Any]]] = {}
         for row in rows:
             self.rows.setdefault((row["kind"], row["namespace"], row["name"]), []).append(row)
@@ -871,10 +996,16 @@ class RelatedObjects:
         self._build(obj, rows)
 
     @classmethod
-    def read(cls, obj: GitOpsObject) -> RelatedObjects:
+    def read(cls, obj: GitOpsObject, references: Iterable[Key] = ()) -> RelatedObjects:
+        """``references``: other objects the page names (kind, namespace, name)."""
+        # One page of related objects: the chain of an app-of-apps with 100,000 children is
+        # the first TIDEWATCH_PAGE_ROWS of them, and the section says it is cut.
+        limit = settings.TIDEWATCH_PAGE_ROWS
         names: dict[tuple[str, str], set[str]] = {}
-        for dep in _dependencies(obj):
-            names.setdefault((dep["kind"], dep["namespace"]), set()).add(dep["name"])
+        deps = _dependencies(obj)
+        wanted_keys = list(references) + [(d["kind"], d["namespace"], d["name"]) for d in deps]
+        for kind, namespace, name in wanted_keys[:limit]:
+            names.setdefault((kind, namespace), set()).add(name)
         wanted = Q()
         for (kind, namespace), group_names in sorted(names.items()):
             wanted |= Q(kind=kind, namespace=namespace, name__in=sorted(group_names))
@@ -889,9 +1020,10 @@ class RelatedObjects:
             .values(
                 *("id", "tool", "group", "kind", "namespace", "name", "status", "sync"),
                 "incoming__relation",
-            )[:RELATED_LIMIT]
+            )[: limit + 1]
         )
-        return cls(obj, rows)
+        capped = len(rows) > limit or len(wanted_keys) > limit
+        return cls(obj, rows[:limit], capped, limit)
 
     def find(self, kind: str, namespace: str, name: str, group: str = "") -> Related:
         """A Related for any named object: stored (with its status) or only named."""
@@ -920,6 +1052,8 @@ class RelatedObjects:
         return None
 
     def _add(self, direction: str, key: Key, group: str, relation: str) -> None:
+        if key == self.me and group in ("", self.my_group):
+            return
         index_key = (direction, key)
         related = self._index.get(index_key)
         if related is None:
@@ -930,7 +1064,7 @@ class RelatedObjects:
             related.relations.append(relation)
 
     def _build(self, obj: GitOpsObject, rows: list[dict[str, Any]]) -> None:
-        for dep in _dependencies(obj):
+        for dep in _dependencies(obj)[: self.limit]:
             key = (dep["kind"], dep["namespace"], dep["name"])
             if dep["relation"] == "child":
                 self._add("down", key, dep["group"], "child")
@@ -954,6 +1088,20 @@ class RelatedObjects:
         )
 
 
+def references(obj: GitOpsObject) -> list[Key]:
+    """Objects the page names outside the dependency edges: a Flux sourceRef (an Alert's
+    providerRef, an ImagePolicy's imageRepositoryRef ...) and a HelmRelease's HelmChart."""
+    keys = []
+    source = obj.source if isinstance(obj.source, dict) else {}
+    if obj.tool == "flux" and source.get("kind") and source.get("name"):
+        namespace = str(source.get("namespace") or obj.namespace)
+        keys.append((str(source["kind"]), namespace, str(source["name"])))
+    chart = helm_chart_ref(obj)
+    if chart:
+        keys.append(chart)
+    return keys
+
+
 def _dependencies(obj: GitOpsObject) -> list[dict[str, str]]:
     deps = []
     for dep in obj.dependencies if isinstance(obj.dependencies, list) else []:
@@ -973,10 +1121,32 @@ def _dependencies(obj: GitOpsObject) -> list[dict[str, str]]:
 # -- helpers -------------------------------------------------------------------------------------
 
 
+@dataclass
+class RawYaml:
+    text: str
+    truncated: bool  # cut at RAW_YAML_LIMIT characters
+    size: int  # the stored object's size as JSON text (characters)
+    limit: int  # TIDEWATCH_PAGE_RAW_BYTES; 0 = not asked for (an htmx refresh)
+
+    @property
+    def too_large(self) -> bool:
+        return bool(self.limit) and self.size > self.limit
+
+
+def raw_yaml(obj: GitOpsObject, limit: int) -> RawYaml:
+    """The raw YAML block, from ``raw_capped`` (see find_object): empty when over the limit."""
+    size = getattr(obj, "raw_size", 0) or 0
+    raw = getattr(obj, "raw_capped", None)
+    if not limit or size > limit:
+        return RawYaml("", False, size, limit)
+    text, truncated = raw_as_yaml(raw)
+    return RawYaml(text, truncated, size, limit)
+
+
 def raw_as_yaml(raw: Any) -> tuple[str, bool]:
     """The stored object (already without managedFields) as kubectl would print it: keys sorted,
     which also undoes PostgreSQL's jsonb key order."""
-    text = yaml.safe_dump(raw or {}, sort_keys=True, allow_unicode=True, width=120)
+    text = yaml.dump(raw or {}, Dumper=SafeDumper, sort_keys=True, allow_unicode=True, width=120)
     if len(text) > RAW_YAML_LIMIT:
         return text[:RAW_YAML_LIMIT], True
     return text, False

@@ -12,6 +12,7 @@ from django.utils.encoding import escape_uri_path
 from django.views.decorators.http import require_safe
 
 from dashboard import object_selectors
+from dashboard.bounds import page_numbers
 from dashboard.changes import change_token, unchanged
 from dashboard.links import object_url as object_url  # re-exported: how tests link here
 from dashboard.object_ownership import object_ownership
@@ -27,19 +28,23 @@ def object_page(
     token = change_token()
     if unchanged(request, token):
         return HttpResponse(status=204)
-    page = object_selectors.object_page(cluster, kind, namespace, name)
+    pages = page_numbers(request.GET, object_selectors.PAGE_PARAMS)
+    page = object_selectors.object_page(
+        cluster, kind, namespace, name, pages, with_raw=not request.htmx
+    )
+    # The refresh keeps the sections on the pages they show (the token is added by hx-include).
+    query = request.GET.copy()
+    query.pop("since", None)
     context = {
         "token": token,
         "ownership": object_ownership(page.obj) if page else None,
         "page": page,
         "refresh_seconds": settings.TIDEWATCH_REFRESH_SECONDS,
         # Re-encoded: request.path is decoded, and a "%" or "/" in a name must stay escaped.
-        "self_url": escape_uri_path(request.path),
+        "self_url": escape_uri_path(request.path) + ("?" + query.urlencode() if query else ""),
         "limits": {
             "message": object_selectors.MESSAGE_LIMIT,
             "cell": object_selectors.CELL_LIMIT,
-            "managed": object_selectors.MANAGED_LIMIT,
-            "timeline": object_selectors.TIMELINE_LIMIT,
         },
     }
     status = 200

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from clusters.models import GitOpsObject, LastWriter, OwnershipReport, Violation
 from dashboard import request_input
+from dashboard.bounds import Window, page_numbers
+from dashboard.json_sql import JSONArrayLength, JSONArraySlice
 from dashboard.pagination import paginated
 from dashboard.views import HtmxHttpRequest
 
@@ -80,6 +83,37 @@ def reports(cluster: str | None = None) -> list[OwnershipReport]:
     return list(rows.filter(cluster__name=cluster) if cluster else rows)
 
 
+def report_pages(cluster: str | None, contested_page: int, size: int) -> list[OwnershipReport]:
+    """The reports as /ownership shows them: the claim chains and the scorecard (as large as
+    the inventories they were computed from) are not read, and of the contested resources only
+    their number (``contested_total``) and one page (``contested``) come from the database."""
+    rows = (
+        OwnershipReport.objects.select_related("cluster")
+        .order_by("cluster__name")
+        .defer("chains", "scorecard", "boundaries", "resources")
+    )
+    if cluster:
+        rows = rows.filter(cluster__name=cluster)
+    start = (contested_page - 1) * size
+    found = list(
+        rows.annotate(
+            contested_total=JSONArrayLength("resources"),
+            contested=JSONArraySlice("resources", start, start + size),
+        )
+    )
+    for report in found:
+        window = Window.of("contested_page", contested_page, size, report.contested_total or 0)
+        if window.start != start:  # past the end: the last page instead (one more query)
+            (report.contested,) = OwnershipReport.objects.filter(pk=report.pk).values_list(
+                JSONArraySlice("resources", window.start, window.stop), flat=True
+            )
+    return found
+
+
+# The query parameters that page /ownership's lists; one page size: TIDEWATCH_PAGE_ROWS.
+OWNERSHIP_PAGE_PARAMS = ("violations_page", "namespaces_page", "contested_page")
+
+
 def _namespaces(report: OwnershipReport, tool: str | None, code: str | None) -> list[dict]:
     result = []
     for item in report.namespaces:
@@ -97,19 +131,35 @@ def _namespaces(report: OwnershipReport, tool: str | None, code: str | None) -> 
 @require_safe
 def ownership_page(request: HtmxHttpRequest) -> HttpResponse:
     cluster, tool, code = filters(request, "cluster", "tool", "code").values()
-    violations = list(violations_filtered(cluster, tool, code))
+    pages = page_numbers(request.GET, OWNERSHIP_PAGE_PARAMS)
+    size = settings.TIDEWATCH_PAGE_ROWS
+    # Counted in SQL and one page read: a cluster may hold 100,000 violations.
+    matching = violations_filtered(cluster, tool, code)
+    severity_counts = _severity_counts(matching)
+    total = sum(n for _, n in severity_counts)
+    window = Window.of("violations_page", pages["violations_page"], size, total)
+    violations = list(matching[window.start : window.stop])
+    # The sentence before any table names the worst of all, not of this page.
+    first_page = violations[0] if violations else None
+    worst = first_page if window.page == 1 else matching.first()
     contested = [v.resource for v in violations if v.code == "TW002"]
     writers = {
         (w.cluster_id, w.resource): w for w in LastWriter.objects.filter(resource__in=contested)
     }
     for violation in violations:
         violation.last_writer = writers.get((violation.cluster_id, violation.resource))
+        violation.evidence_shown = violation.evidence[:size]
+        violation.objects_shown = violation.object_keys[:size]
     context = {
         "reports": [
-            {"report": r, "namespaces": _namespaces(r, tool, code)} for r in reports(cluster)
+            _report_page(r, _namespaces(r, tool, code), pages, size)
+            for r in report_pages(cluster, pages["contested_page"], size)
         ],
         "violations": violations,
-        "severity_counts": _severity_counts(violations),
+        "violations_window": window,
+        "worst": worst,
+        "violations_total": total,
+        "severity_counts": severity_counts,
         "filters": {"cluster": cluster, "tool": tool, "code": code},
         # A filtered view never reads as an all-clear: it says what it hides (one COUNT).
         "filtered_by": active_filters(cluster=cluster, tool=tool, code=code),
@@ -129,10 +179,26 @@ def scorecard_page(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard/scorecard.html", {"reports": reports(cluster)})
 
 
-def _severity_counts(violations: list[Violation]) -> list[tuple[str, int]]:
-    counts: dict[str, int] = {}
-    for violation in violations:
-        counts[violation.severity] = counts.get(violation.severity, 0) + 1
+def _report_page(
+    report: OwnershipReport, namespaces: list[dict], pages: dict[str, int], size: int
+) -> dict[str, Any]:
+    """One page of a report's namespaces and contested resources, with their counts."""
+    contested = report.contested if isinstance(report.contested, list) else []
+    ns_window = Window.of("namespaces_page", pages["namespaces_page"], size, len(namespaces))
+    total = report.contested_total or 0
+    return {
+        "report": report,
+        "namespaces": namespaces[ns_window.start : ns_window.stop],
+        "namespaces_window": ns_window,
+        "resources": [r for r in contested if isinstance(r, dict)],
+        "resources_window": Window.of("contested_page", pages["contested_page"], size, total),
+    }
+
+
+def _severity_counts(violations: QuerySet[Violation]) -> list[tuple[str, int]]:
+    """One GROUP BY, not a walk over every violation."""
+    grouped = violations.order_by().values("severity").annotate(n=Count("id"))
+    counts = dict(grouped.values_list("severity", "n"))
     return [(s, counts[s]) for s in Violation.SEVERITIES if s in counts]
 
 

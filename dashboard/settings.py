@@ -155,6 +155,13 @@ TIDEWATCH_API_MAX_PAGE_SIZE = env_int("TIDEWATCH_API_MAX_PAGE_SIZE", 500, minimu
 TIDEWATCH_MAX_LINK_LENGTH = env_int("TIDEWATCH_MAX_LINK_LENGTH", 4000, minimum=200)
 # A page refresh interval for the HTMX parts, in seconds.
 TIDEWATCH_REFRESH_SECONDS = env_int("TIDEWATCH_REFRESH_SECONDS", 10, minimum=1)
+# Page bounds (docs/reliability.md "Page bounds"): rows one list section of a page renders
+# (conditions, resources, results, violations ...); the rest is a next-page link away.
+TIDEWATCH_PAGE_ROWS = env_int("TIDEWATCH_PAGE_ROWS", 200, minimum=1)
+TIDEWATCH_PAGE_EVENTS = env_int("TIDEWATCH_PAGE_EVENTS", 50, minimum=1)
+TIDEWATCH_PAGE_TRANSITIONS = env_int("TIDEWATCH_PAGE_TRANSITIONS", 100, minimum=1)
+# A stored object larger than this (as JSON text) is not loaded for the raw YAML block.
+TIDEWATCH_PAGE_RAW_BYTES = env_int("TIDEWATCH_PAGE_RAW_BYTES", 256_000, minimum=1_000)
 # /metrics: when set, only this bearer token (or an API token) may scrape; see dashboard/access.py.
 TIDEWATCH_METRICS_TOKEN = env_secret("TIDEWATCH_METRICS_TOKEN", "")
 # /readyz: the poll of an enabled cluster is late after this many of its intervals.

@@ -5,16 +5,19 @@ dashboard/links.py; a name that cannot be linked is shown as text with a note)."
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 
 from django import template
+from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from clusters import attention
 from dashboard import links
+from dashboard.bounds import Window
 from dashboard.humanize import age
 
 register = template.Library()
@@ -190,3 +193,53 @@ def score_badge(state: str) -> str:
         icon,
         label,
     )
+
+
+def page_query(request: HttpRequest, param: str, number: int) -> str:
+    """The current query string with one section's page changed (and the htmx refresh
+    token dropped), so paging one section keeps the others where they are."""
+    query = request.GET.copy()
+    query.pop("since", None)
+    query[param] = str(number)
+    return "?" + query.urlencode()
+
+
+@register.simple_tag(takes_context=True)
+def rows_note(
+    context: template.Context, window: Window, noun: str, anchor: str, order: str = ""
+) -> str:
+    """Under a capped list: "Showing 1–200 of 100,000 resources (…). Next 200", with links
+    to the neighbouring pages. Nothing when the whole list is shown."""
+    if not window.capped:
+        return ""
+    request = context["request"]
+    links = []
+    if window.previous:
+        url = page_query(request, window.param, window.previous) + "#" + anchor
+        links.append(format_html('<a href="{}" rel="prev">Previous {}</a>', url, window.size))
+    if window.next:
+        url = page_query(request, window.param, window.next) + "#" + anchor
+        count = min(window.size, window.after)
+        links.append(format_html('<a href="{}" rel="next">Next {}</a>', url, count))
+    return format_html(
+        '<p class="obj-more-note" data-rows="{}" data-total="{}">Showing {}–{} of {} {}{}. {}</p>',
+        window.param,
+        window.total,
+        f"{window.first_shown:,}",
+        f"{window.last_shown:,}",
+        f"{window.total:,}",
+        noun,
+        f" ({order})" if order else "",
+        format_html_join(" · ", "{}", ((link,) for link in links)),
+    )
+
+
+# managedFields times as the last-writer check writes them into its sentence.
+_WRITTEN_AT = re.compile(r" at \d{4}-\d\d-\d\dT[0-9:.]+(?:Z|[+-]\d\d:\d\d)?")
+
+
+@register.filter
+def last_writer_sentence(explanation: str) -> str:
+    """The stored sentence without its raw ISO time: the page shows that time as "3 h ago",
+    with the absolute time as its title, like every other time."""
+    return _WRITTEN_AT.sub("", explanation, count=1)
