@@ -267,7 +267,9 @@ def _too_large(path: str, cap: int) -> KubeError:
 
 
 def _size(n: int) -> str:
-    return f"{n / MiB:g} MiB" if n >= MiB else f"{n:,} bytes"
+    if n >= MiB:
+        return f"{n / MiB:g} MiB"
+    return f"{n / 1024:g} KiB" if n >= 1024 else f"{n} bytes"
 
 
 def list_all(
