@@ -35,10 +35,10 @@ class Guard:
 
     def attach(self, connection: HTTPConnection) -> None:
         with self._lock:
+            if self.expired:
+                # A retry after the deadline: refuse it before it connects or sends.
+                raise TimeoutError("request deadline passed")
             self._connections.append(connection)
-            expired = self.expired
-        if expired:
-            _shut(connection)
 
     def _fire(self) -> None:
         with self._lock:

@@ -239,7 +239,8 @@ class Fault:
     Hostile servers, on the normal answer: ``endless_continue`` gives every page of a list a
     continue token that leads to the same page again; ``endless_list`` answers every page with
     new objects (renamed copies of the listed ones) and a continue token, for ever; ``drip``
-    sends the body one byte every ``drip`` seconds; ``gzip`` compresses the body and says
+    sends the body one byte every ``drip`` seconds (the status line and headers too with
+    ``drip_headers``); ``gzip`` compresses the body and says
     ``Content-Encoding: gzip`` whatever the client asked for.
     """
 
@@ -255,6 +256,7 @@ class Fault:
     endless_continue: bool = False
     endless_list: bool = False
     drip: float = 0.0
+    drip_headers: bool = False
     gzip: bool = False
 
 
@@ -730,14 +732,19 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
         if fault is not None and fault.drip:
             # Each byte alone keeps every per-read timeout happy; only a deadline ends it.
+            if fault.drip_headers:
+                payload = b"".join([*self._headers_buffer, b"\r\n", payload])
+                self._headers_buffer = []
+            else:
+                self.end_headers()
             for index in range(len(payload)):
                 self.wfile.write(payload[index : index + 1])
                 self.wfile.flush()
                 time.sleep(fault.drip)
             return
+        self.end_headers()
         if self._truncate:
             # Promise the whole body, deliver half, hang up: the client sees a broken read.
             self.wfile.write(payload[: len(payload) // 2])
@@ -1625,6 +1632,7 @@ class DemoCluster:
         endless_continue: bool = False,
         endless_list: bool = False,
         drip: float = 0.0,
+        drip_headers: bool = False,
         gzip: bool = False,
     ) -> Fault:
         """Answer requests whose path (query included) contains ``match``; first match wins.
@@ -1634,7 +1642,7 @@ class DemoCluster:
         503, 504 ...) and 200 answers normally after ``delay`` / with the body cut short
         (``truncate``). With ``body``, that JSON is sent with ``status``, e.g. a hand-made list;
         with ``raw_body``, those bytes are (``headers`` may set its Content-Type).
-        ``endless_continue``, ``endless_list``, ``drip`` and ``gzip``: see Fault.
+        ``endless_continue``, ``endless_list``, ``drip``, ``drip_headers``, ``gzip``: see Fault.
         """
         fault = Fault(
             match,
@@ -1648,6 +1656,7 @@ class DemoCluster:
             endless_continue=endless_continue,
             endless_list=endless_list,
             drip=drip,
+            drip_headers=drip_headers,
             gzip=gzip,
         )
         with self._faults_lock:

@@ -127,6 +127,22 @@ def test_the_poll_deadline_ends_a_poll_and_leaves_what_it_did_not_read_stale(wor
     assert transitions_since(mark, FAULTY) == {status_change(APPLICATION)}
 
 
+def test_a_server_dripping_its_headers_is_cut_at_the_request_deadline(world, settings):
+    """The status line and headers a byte at a time (the fault matrix drips the body)."""
+    assert world.poll()[FAULTY].ok
+    applications = rows(FAULTY, "Application")
+    settings.TIDEWATCH_REQUEST_DEADLINE = 2
+    world.faulty.set_fault("/applications?", drip=0.5, drip_headers=True)
+
+    run = poll_cluster(world.cluster(FAULTY))
+
+    assert run.finished_at is not None
+    assert set(run.errors) == {"argoproj.io/Application"}, run.errors
+    error = run.errors["argoproj.io/Application"]
+    assert error["reason"] == "Deadline" and "TIDEWATCH_REQUEST_DEADLINE" in error["message"]
+    assert rows(FAULTY, "Application") == applications
+
+
 def write_clusters(path: Path, entries: dict[str, Path]) -> Path:
     clusters = [{"name": name, "kubeconfig": str(config)} for name, config in entries.items()]
     path.write_text(yaml.safe_dump({"clusters": clusters}))
