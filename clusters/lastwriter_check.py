@@ -13,7 +13,7 @@ from datetime import timedelta
 from django.utils import timezone
 from kubernetes import client as k8s
 
-from clusters.kube import DEFAULT_TIMEOUTS, KubeError, Timeouts, get_json
+from clusters.kube import DEFAULT_LIMITS, KubeError, Limits, get_json
 from clusters.models import Cluster, LastWriter, Violation
 from clusters.ownership import last_writers
 from clusters.store import parse_time
@@ -30,7 +30,7 @@ def check_last_writers(
     *,
     min_interval: timedelta = MIN_INTERVAL,
     max_per_poll: int = MAX_PER_POLL,
-    timeouts: Timeouts = DEFAULT_TIMEOUTS,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> int:
     """Refresh the LastWriter of contested resources not checked within ``min_interval``;
     returns how many were read."""
@@ -47,7 +47,10 @@ def check_last_writers(
     due = sorted(contested - fresh)[:max_per_poll]
     plurals: dict[tuple[str, str], tuple[str, str, bool] | None] = {}
     for resource in due:
-        values = _read(api, resource, plurals, timeouts)
+        try:
+            values = _read(api, resource, plurals, limits)
+        except KubeError:
+            break  # the poll's deadline: what is stored stays, the rest waits for the next poll
         LastWriter.objects.update_or_create(
             cluster=cluster, resource=resource, defaults={**values, "checked_at": now}
         )
@@ -58,7 +61,7 @@ def _read(
     api: k8s.ApiClient,
     resource: str,
     plurals: dict[tuple[str, str], tuple[str, str, bool] | None],
-    timeouts: Timeouts,
+    limits: Limits,
 ) -> dict[str, object]:
     group_kind, _, namespace_name = resource.partition(":")
     group, _, kind = group_kind.rpartition("/")
@@ -66,7 +69,7 @@ def _read(
     blank = {"writer": "", "tool": "", "manager": "", "written_at": None, "signals": []}
     try:
         if (group, kind) not in plurals:
-            plurals[(group, kind)] = _plural(api, group, kind, timeouts)
+            plurals[(group, kind)] = _plural(api, group, kind, limits)
         found = plurals[(group, kind)]
         if found is None:
             return {**blank, "explanation": "", "error": f"{kind} is not served by the API"}
@@ -77,8 +80,10 @@ def _read(
             if namespaced
             else f"{root}/{plural}/{name}"
         )
-        live = get_json(api, path, timeouts=timeouts)
+        live = get_json(api, path, limits=limits)
     except KubeError as exc:
+        if exc.reason == "Deadline":
+            raise
         log.info("last writer of %s: %s", resource, exc.message)
         return {**blank, "explanation": "", "error": f"{exc.reason}: {exc.message}"[:2000]}
     result = last_writers(live.get("metadata") or {}, group=group, kind=kind)
@@ -94,15 +99,15 @@ def _read(
 
 
 def _plural(
-    api: k8s.ApiClient, group: str, kind: str, timeouts: Timeouts
+    api: k8s.ApiClient, group: str, kind: str, limits: Limits
 ) -> tuple[str, str, bool] | None:
     if group:
-        document = get_json(api, f"/apis/{group}", timeouts=timeouts)
+        document = get_json(api, f"/apis/{group}", limits=limits)
         version = (document.get("preferredVersion") or {}).get("version") or "v1"
         path = f"/apis/{group}/{version}"
     else:
         version, path = "v1", "/api/v1"
-    for item in get_json(api, path, timeouts=timeouts).get("resources") or []:
+    for item in get_json(api, path, limits=limits).get("resources") or []:
         if item.get("kind") == kind and "/" not in str(item.get("name", "")):
             return version, str(item["name"]), bool(item.get("namespaced"))
     return None

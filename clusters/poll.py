@@ -21,7 +21,7 @@ from django.utils import timezone
 from kubernetes.client import ApiClient
 
 from clusters.collect.snapshot import NOT_INSTALLED, OK, KindResult, Snapshot, collect_cluster
-from clusters.kube import KubeError, Timeouts, build_api_client
+from clusters.kube import KubeError, Limits, build_api_client
 from clusters.lastwriter_check import check_last_writers
 from clusters.logcontext import bind_poll, poll_logging
 from clusters.models import (
@@ -78,7 +78,7 @@ def _poll(cluster: Cluster, run: PollRun, clock: float) -> PollRun:
         return _fail(cluster, run, "ConfigInvalid", cluster.config_error)
 
     try:
-        api = build_api_client(spec_of(cluster))
+        api = build_api_client(spec_of(cluster), exec_timeout=settings.TIDEWATCH_EXEC_TIMEOUT)
     except KubeError as exc:
         return _fail(cluster, run, exc.reason, exc.message)
     before = derived_inputs(cluster)
@@ -93,23 +93,37 @@ def _poll(cluster: Cluster, run: PollRun, clock: float) -> PollRun:
         run.objects_deleted += counts.deleted
         result.count, result.items, result.pages = counts.listed, [], None
 
+    limits = poll_limits(clock)
     with _gc_paused():
         try:
             snapshot = collect_cluster(
                 api,
                 page_size=settings.TIDEWATCH_LIST_PAGE_SIZE,
-                timeouts=Timeouts(
-                    settings.TIDEWATCH_CONNECT_TIMEOUT, settings.TIDEWATCH_READ_TIMEOUT
-                ),
+                limits=limits,
                 on_kind=store_now,
+                max_events=settings.TIDEWATCH_MAX_EVENTS,
             )
         except KubeError as exc:
             api.close()
             return _fail(cluster, run, exc.reason, exc.message)
         try:
-            return _store(cluster, run, snapshot, api, clock, before, now)
+            return _store(cluster, run, snapshot, api, clock, before, now, limits)
         finally:
             api.close()
+
+
+def poll_limits(clock: float) -> Limits:
+    """The bounds of a poll that started at ``clock`` (time.monotonic()), from the settings."""
+    return Limits(
+        connect=settings.TIDEWATCH_CONNECT_TIMEOUT,
+        read=settings.TIDEWATCH_READ_TIMEOUT,
+        request=settings.TIDEWATCH_REQUEST_DEADLINE,
+        deadline=clock + settings.TIDEWATCH_POLL_DEADLINE,
+        poll_seconds=settings.TIDEWATCH_POLL_DEADLINE,
+        response_bytes=settings.TIDEWATCH_MAX_RESPONSE_BYTES,
+        pages=settings.TIDEWATCH_MAX_LIST_PAGES,
+        objects=settings.TIDEWATCH_MAX_OBJECTS_PER_KIND,
+    )
 
 
 @contextmanager
@@ -134,6 +148,7 @@ def _store(
     clock: float,
     before: tuple[object, ...],
     now: datetime,
+    limits: Limits,
 ) -> PollRun:
     """Write the rest of what was collected (the GitOps kinds are already stored), then derive
     ownership and roll-ups from the store."""
@@ -167,7 +182,9 @@ def _store(
     ):
         refresh_ownership(cluster)
         rebuild_rollups(cluster)
-    check_last_writers(cluster, api)
+    # Out of time: the stored last writers stay as they are rather than become "Deadline".
+    if limits.deadline is None or time.monotonic() < limits.deadline:
+        check_last_writers(cluster, api, limits=limits)
 
     finished = timezone.now()
     run.finished_at, run.ok = finished, not run.errors

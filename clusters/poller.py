@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 from clusters.poll import due_clusters, poll_cluster
 from clusters.registry import ConfigFileError, sync_clusters
@@ -16,18 +16,22 @@ log = logging.getLogger(__name__)
 def run_poller(
     stop: threading.Event, *, tick: float = 1.0, clusters_file: str | None = None
 ) -> None:
-    """Poll every due cluster until ``stop`` is set. Never dies on a poll error."""
-    while not stop.is_set():
-        try:
-            sync_clusters(clusters_file)
-        except ConfigFileError as exc:
-            log.error("%s", exc)
-        for cluster in due_clusters():
-            if stop.is_set():
-                break
+    """Poll every due cluster until ``stop`` is set. Never dies on a poll error, and a cluster
+    that hits a poll bound (clusters/kube.py Limits) ends its poll, so the next one is polled."""
+    try:
+        while not stop.is_set():
             try:
-                poll_cluster(cluster)
-            except Exception:  # the loop must survive anything one poll does
-                log.exception("poll of %s failed unexpectedly", cluster.name)
-        close_old_connections()
-        stop.wait(tick)
+                sync_clusters(clusters_file)
+            except ConfigFileError as exc:
+                log.error("%s", exc)
+            for cluster in due_clusters():
+                if stop.is_set():
+                    break
+                try:
+                    poll_cluster(cluster)
+                except Exception:  # the loop must survive anything one poll does
+                    log.exception("poll of %s failed unexpectedly", cluster.name)
+            close_old_connections()
+            stop.wait(tick)
+    finally:
+        connections.close_all()  # this thread's connections: nobody else can close them

@@ -153,6 +153,16 @@ TIDEWATCH_API_MAX_PAGE_SIZE = env_int("TIDEWATCH_API_MAX_PAGE_SIZE", 500, minimu
 # Links longer than this many characters are shown as text with a note instead (dashboard/links.py):
 # gunicorn refuses request lines over 4094 bytes, so such a link could never be followed.
 TIDEWATCH_MAX_LINK_LENGTH = env_int("TIDEWATCH_MAX_LINK_LENGTH", 4000, minimum=200)
+# Poll bounds (docs/reliability.md): whatever a server sends, a request and a poll end, and a
+# poll's memory stays bounded. Hitting one marks the kind stale with a reason.
+TIDEWATCH_REQUEST_DEADLINE = env_int("TIDEWATCH_REQUEST_DEADLINE", 60, minimum=1)
+TIDEWATCH_MAX_RESPONSE_BYTES = env_int(
+    "TIDEWATCH_MAX_RESPONSE_BYTES", 64 * 1024 * 1024, minimum=1024
+)
+TIDEWATCH_MAX_LIST_PAGES = env_int("TIDEWATCH_MAX_LIST_PAGES", 1000, minimum=1)
+TIDEWATCH_MAX_OBJECTS_PER_KIND = env_int("TIDEWATCH_MAX_OBJECTS_PER_KIND", 100_000, minimum=1)
+TIDEWATCH_MAX_EVENTS = env_int("TIDEWATCH_MAX_EVENTS", 20_000, minimum=1)
+TIDEWATCH_EXEC_TIMEOUT = env_int("TIDEWATCH_EXEC_TIMEOUT", 30, minimum=1)
 # A page refresh interval for the HTMX parts, in seconds.
 TIDEWATCH_REFRESH_SECONDS = env_int("TIDEWATCH_REFRESH_SECONDS", 10, minimum=1)
 # Page bounds (docs/reliability.md "Page bounds"): rows one list section of a page renders
@@ -178,6 +188,11 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("TIDEWATCH_POLL_SOFT_TIME_LIMIT", 240, minimum=10)
 CELERY_TASK_TIME_LIMIT = env_int("TIDEWATCH_POLL_TIME_LIMIT", 300, minimum=15)
+# A poll ends by itself (kinds not read by then are stale, reason Deadline) before Celery's soft
+# limit would interrupt it mid-write; the in-process poller and `manage.py poll` obey it too.
+TIDEWATCH_POLL_DEADLINE = env_int(
+    "TIDEWATCH_POLL_DEADLINE", max(CELERY_TASK_SOFT_TIME_LIMIT - 60, 10), minimum=1
+)
 # The per-cluster poll lock expires on its own after this many seconds (a killed worker must not
 # block its cluster for ever); default: the task's hard time limit + 30 s.
 TIDEWATCH_LOCK_TIMEOUT = env_int("TIDEWATCH_LOCK_TIMEOUT", CELERY_TASK_TIME_LIMIT + 30, minimum=5)

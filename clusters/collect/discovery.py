@@ -12,11 +12,11 @@ from typing import Any
 from kubernetes import client as k8s
 
 from clusters.collect.kinds import KindSpec, ServedKind
-from clusters.kube import DEFAULT_TIMEOUTS, KubeError, Timeouts, get_json
+from clusters.kube import DEFAULT_LIMITS, KubeError, Limits, get_json
 
 
 def discover(
-    api: k8s.ApiClient, wanted: Iterable[KindSpec], timeouts: Timeouts = DEFAULT_TIMEOUTS
+    api: k8s.ApiClient, wanted: Iterable[KindSpec], limits: Limits = DEFAULT_LIMITS
 ) -> tuple[dict[KindSpec, ServedKind], dict[KindSpec, KubeError]]:
     """Return (served kinds, per-kind discovery errors). Kinds in neither are not installed.
 
@@ -30,7 +30,7 @@ def discover(
     for spec in wanted:
         by_group.setdefault(spec.group, []).append(spec)
 
-    group_versions = _group_versions(api, timeouts)  # raises: nothing works without it
+    group_versions = _group_versions(api, limits)  # raises: nothing works without it
     if "" in by_group:
         group_versions[""] = ["v1"]
 
@@ -41,7 +41,7 @@ def discover(
         for version in versions:
             path = f"/apis/{group}/{version}" if group else f"/api/{version}"
             try:
-                resources = get_json(api, path, timeouts=timeouts).get("resources") or []
+                resources = get_json(api, path, limits=limits).get("resources") or []
             except KubeError as exc:
                 if exc.status == 404:
                     continue  # a version listed by /apis but gone: try the next one
@@ -58,9 +58,9 @@ def discover(
     return served, errors
 
 
-def _group_versions(api: k8s.ApiClient, timeouts: Timeouts) -> dict[str, list[str]]:
+def _group_versions(api: k8s.ApiClient, limits: Limits) -> dict[str, list[str]]:
     """group → versions, preferred version first."""
-    document = get_json(api, "/apis", timeouts=timeouts)
+    document = get_json(api, "/apis", limits=limits)
     result: dict[str, list[str]] = {}
     for group in document.get("groups") or []:
         if not isinstance(group, dict) or not group.get("name"):

@@ -21,7 +21,7 @@ from clusters.collect.core import (
 from clusters.collect.discovery import discover
 from clusters.collect.flux import FLUX_KINDS
 from clusters.collect.kinds import KindSpec, ServedKind
-from clusters.kube import DEFAULT_TIMEOUTS, KubeError, Timeouts, iter_pages, list_all
+from clusters.kube import DEFAULT_LIMITS, KubeError, Limits, iter_pages, list_all
 
 GITOPS_KINDS: tuple[KindSpec, ...] = FLUX_KINDS + ARGO_KINDS
 
@@ -59,31 +59,35 @@ def collect_cluster(
     *,
     kinds: tuple[KindSpec, ...] = GITOPS_KINDS,
     page_size: int = 500,
-    timeouts: Timeouts = DEFAULT_TIMEOUTS,
+    limits: Limits = DEFAULT_LIMITS,
     on_kind: Callable[[KindResult], None] | None = None,
+    max_events: int = 20_000,
 ) -> Snapshot:
     """List every wanted kind. Raises KubeError only when discovery itself fails (the cluster
     cannot be asked at all); a failure listing one kind is recorded on that kind.
 
     ``on_kind`` receives each GitOps kind's result with its list still to come, page by page
     (``pages``), so the caller can store each page as it arrives: the peak memory is a page,
-    not the cluster. No database transaction is open while a page is fetched."""
+    not the cluster. No database transaction is open while a page is fetched.
+
+    Events are held in memory (they are stored once all are read), so there are at most
+    ``max_events`` of them, over all their lists."""
     wanted = (*kinds, NAMESPACES, *WORKLOAD_KINDS, *MONITOR_KINDS, EVENTS)
-    served, errors = discover(api, wanted, timeouts)
+    served, errors = discover(api, wanted, limits)
 
     def listed(spec: KindSpec, namespaces: tuple[str, ...] = ("",)) -> KindResult:
-        return _list_kind(api, spec, served, errors, page_size, timeouts, namespaces)
+        return _list_kind(api, spec, served, errors, page_size, limits, namespaces)
 
     def labelled(spec: KindSpec) -> KindResult:
         selector = [[("labelSelector", CONTROLLER_SELECTOR)]]
-        return _list_kind(api, spec, served, errors, page_size, timeouts, queries=selector)
+        return _list_kind(api, spec, served, errors, page_size, limits, queries=selector)
 
     gitops = []
     for spec in kinds:
         if on_kind is None:
             result = listed(spec)
         else:
-            result = _streamed_kind(api, spec, served, errors, page_size, timeouts)
+            result = _streamed_kind(api, spec, served, errors, page_size, limits)
             on_kind(result)
         gitops.append(result)
     # One filtered list per kind that has objects: the API server filters Events by
@@ -102,7 +106,16 @@ def collect_cluster(
             for spec in WORKLOAD_KINDS
         ],
         monitors=[listed(spec) for spec in MONITOR_KINDS],
-        events=_list_kind(api, EVENTS, served, errors, page_size, timeouts, queries=event_filters),
+        events=_list_kind(
+            api,
+            EVENTS,
+            served,
+            errors,
+            page_size,
+            limits,
+            queries=event_filters,
+            max_objects=(max_events, f"TIDEWATCH_MAX_EVENTS={max_events}"),
+        ),
     )
 
 
@@ -128,14 +141,14 @@ def _streamed_kind(
     served: dict[KindSpec, ServedKind],
     errors: dict[KindSpec, KubeError],
     page_size: int,
-    timeouts: Timeouts,
+    limits: Limits,
 ) -> KindResult:
     if spec in errors:
         return KindResult(spec, ERROR, error=errors[spec])
     kind = served.get(spec)
     if kind is None:
         return KindResult(spec, NOT_INSTALLED)
-    pages = iter_pages(api, kind.list_path(), page_size=page_size, timeouts=timeouts)
+    pages = iter_pages(api, kind.list_path(), page_size=page_size, limits=limits)
     return KindResult(spec, OK, served=kind, pages=pages)
 
 
@@ -145,9 +158,10 @@ def _list_kind(
     served: dict[KindSpec, ServedKind],
     errors: dict[KindSpec, KubeError],
     page_size: int,
-    timeouts: Timeouts,
+    limits: Limits,
     namespaces: tuple[str, ...] = ("",),
     queries: list[list[tuple[str, Any]]] | None = None,
+    max_objects: tuple[int, str] | None = None,
 ) -> KindResult:
     if spec in errors:
         return KindResult(spec, ERROR, error=errors[spec])
@@ -155,12 +169,25 @@ def _list_kind(
     if kind is None:
         return KindResult(spec, NOT_INSTALLED)
     items: list[dict[str, Any]] = []
+    # One cap over all the lists of the kind: it bounds what is held in memory.
+    cap, setting = max_objects or (
+        limits.objects,
+        f"TIDEWATCH_MAX_OBJECTS_PER_KIND={limits.objects}",
+    )
     try:
         for namespace in namespaces:
             path = kind.list_path(namespace)
             for params in queries if queries is not None else [[]]:
                 items.extend(
-                    list_all(api, path, page_size=page_size, timeouts=timeouts, params=params)
+                    list_all(
+                        api,
+                        path,
+                        page_size=page_size,
+                        limits=limits,
+                        params=params,
+                        max_objects=cap - len(items),
+                        objects_setting=setting,
+                    )
                 )
     except KubeError as exc:
         return KindResult(spec, ERROR, served=kind, error=exc)

@@ -31,9 +31,9 @@ from kubernetes import client as k8s
 
 from clusters.collect.kinds import ServedKind
 from clusters.kube import (
-    DEFAULT_TIMEOUTS,
+    DEFAULT_LIMITS,
     KubeError,
-    Timeouts,
+    Limits,
     _from_status,
     _from_transport_error,
     get_json,
@@ -247,7 +247,7 @@ class Informer:
         max_failures: int = DEFAULT_MAX_FAILURES,
         backoff_seconds: float = 1.0,
         read_margin: float = READ_MARGIN_SECONDS,
-        timeouts: Timeouts = DEFAULT_TIMEOUTS,
+        timeouts: Limits = DEFAULT_LIMITS,
         clock: Callable[[], float] = time.monotonic,
         namespace: str = "",
     ) -> None:

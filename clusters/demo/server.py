@@ -12,7 +12,9 @@ an HTTP write without it keeps the stored entries, as the field manager does). T
 records field managers itself: an object nobody gave managedFields has none.
 
 ``DemoCluster.set_fault`` makes chosen requests fail (any status with its real Status body,
-Retry-After, delays, truncated bodies) for reliability tests.
+Retry-After, delays, truncated bodies) or misbehave as a hostile server would (a continue token
+that never runs out, a list of new objects for ever, a body dripped a byte at a time, a gzip
+body nobody asked for) for reliability tests.
 
 ``DemoCluster.start(tls=TlsConfig(...))`` serves HTTPS instead, optionally authenticating client
 certificates the way the API server's x509 authenticator does (``clusters.demo.tls`` makes a PKI).
@@ -23,6 +25,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import gzip
 import http
 import json
 import os
@@ -232,6 +235,13 @@ class Fault:
     or ``truncate``). ``raw_body`` is sent byte for byte instead (a proxy's HTML page, JSON cut
     short with a matching Content-Length). ``hits`` counts the requests it caught, e.g. to see
     how often a client retried.
+
+    Hostile servers, on the normal answer: ``endless_continue`` gives every page of a list a
+    continue token that leads to the same page again; ``endless_list`` answers every page with
+    new objects (renamed copies of the listed ones) and a continue token, for ever; ``drip``
+    sends the body one byte every ``drip`` seconds (the status line and headers too with
+    ``drip_headers``); ``gzip`` compresses the body and says
+    ``Content-Encoding: gzip`` whatever the client asked for.
     """
 
     match: str
@@ -243,6 +253,25 @@ class Fault:
     once: bool = False
     hits: int = 0
     raw_body: bytes | None = None
+    endless_continue: bool = False
+    endless_list: bool = False
+    drip: float = 0.0
+    drip_headers: bool = False
+    gzip: bool = False
+
+
+def _renamed_copies(objects: list[dict[str, Any]], count: int, round_: int) -> list[dict[str, Any]]:
+    """``count`` objects never listed before (names unique to this ``round_``)."""
+    if not objects:
+        return []
+    copies = []
+    for index in range(count):
+        source = objects[index % len(objects)]
+        metadata = dict(source.get("metadata") or {})
+        metadata["name"] = f"{metadata.get('name', 'object')}-endless-{round_}-{index}"
+        metadata["uid"] = str(uuid.uuid4())
+        copies.append({**source, "metadata": metadata})
+    return copies
 
 
 # --- selectors -----------------------------------------------------------------------------------
@@ -603,6 +632,9 @@ class _Server(ThreadingHTTPServer):
         # read) is routine for a server, not a traceback.
         if self.ssl_context is not None and isinstance(sys.exc_info()[1], ssl.SSLError):
             return
+        # A client that gave up on a slow answer (a deadline) resets the connection.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
         super().handle_error(request, client_address)
 
     def process_request(self, request: Any, client_address: Any) -> None:
@@ -632,6 +664,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "kube-apiserver-demo"
     sys_version = ""
     server: _Server
+    _fault: Fault | None = None  # the fault answering the current request, if any
 
     # --- plumbing --------------------------------------------------------------------------------
 
@@ -689,12 +722,28 @@ class _Handler(BaseHTTPRequestHandler):
         content_type: str = "application/json",
         headers: dict[str, str] | None = None,
     ) -> None:
+        fault = self._fault
+        if fault is not None and fault.gzip:
+            payload = gzip.compress(payload)
+            headers = {**(headers or {}), "Content-Encoding": "gzip"}
         self._start_response(status, content_type)
         if content_type.startswith("text/plain"):
             self.send_header("X-Content-Type-Options", "nosniff")
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(payload)))
+        if fault is not None and fault.drip:
+            # Each byte alone keeps every per-read timeout happy; only a deadline ends it.
+            if fault.drip_headers:
+                payload = b"".join([*self._headers_buffer, b"\r\n", payload])
+                self._headers_buffer = []
+            else:
+                self.end_headers()
+            for index in range(len(payload)):
+                self.wfile.write(payload[index : index + 1])
+                self.wfile.flush()
+                time.sleep(fault.drip)
+            return
         self.end_headers()
         if self._truncate:
             # Promise the whole body, deliver half, hang up: the client sees a broken read.
@@ -737,6 +786,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self, method: str) -> None:
         cluster = self.server.cluster
         self._truncate = False
+        self._fault = None
         body = self._read_body()
         parts = urlsplit(self.path)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
@@ -770,6 +820,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault.delay:
             time.sleep(fault.delay)
         self._truncate = fault.truncate
+        self._fault = fault
         if fault.raw_body is not None:
             headers = dict(fault.headers or {})
             content_type = headers.pop("Content-Type", "application/json")
@@ -1249,6 +1300,15 @@ class _Handler(BaseHTTPRequestHandler):
             metadata["continue"] = encode_continue(list_rv, key(page[-1]) + "\x00")
             if not filtered:  # the API server cannot count what a selector would keep
                 metadata["remainingItemCount"] = len(rest)
+        fault = self._fault
+        if fault is not None and fault.endless_continue:
+            # The same page again, and again: a token that never runs out.
+            metadata["continue"] = encode_continue(list_rv, start or (key(page[0]) if page else ""))
+            metadata.pop("remainingItemCount", None)
+        if fault is not None and fault.endless_list:
+            page = _renamed_copies(page or selected or items, max(limit, 1), fault.hits)
+            metadata["continue"] = encode_continue(list_rv, start or "\x00")
+            metadata.pop("remainingItemCount", None)
         metadata["resourceVersion"] = str(list_rv)
         present = cluster._present
         if res.custom:
@@ -1574,6 +1634,11 @@ class DemoCluster:
         truncate: bool = False,
         once: bool = False,
         raw_body: bytes | None = None,
+        endless_continue: bool = False,
+        endless_list: bool = False,
+        drip: float = 0.0,
+        drip_headers: bool = False,
+        gzip: bool = False,
     ) -> Fault:
         """Answer requests whose path (query included) contains ``match``; first match wins.
 
@@ -1582,8 +1647,23 @@ class DemoCluster:
         503, 504 ...) and 200 answers normally after ``delay`` / with the body cut short
         (``truncate``). With ``body``, that JSON is sent with ``status``, e.g. a hand-made list;
         with ``raw_body``, those bytes are (``headers`` may set its Content-Type).
+        ``endless_continue``, ``endless_list``, ``drip``, ``drip_headers``, ``gzip``: see Fault.
         """
-        fault = Fault(match, status, body, headers, delay, truncate, once, raw_body=raw_body)
+        fault = Fault(
+            match,
+            status,
+            body,
+            headers,
+            delay,
+            truncate,
+            once,
+            raw_body=raw_body,
+            endless_continue=endless_continue,
+            endless_list=endless_list,
+            drip=drip,
+            drip_headers=drip_headers,
+            gzip=gzip,
+        )
         with self._faults_lock:
             self._faults.append(fault)
         return fault

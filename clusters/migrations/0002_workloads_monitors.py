@@ -5,46 +5,77 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('clusters', '0001_initial'),
+        ("clusters", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Monitor',
+            name="Monitor",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(max_length=50)),
-                ('namespace', models.CharField(max_length=253)),
-                ('name', models.CharField(max_length=253)),
-                ('resource_version', models.CharField(blank=True, max_length=64)),
-                ('namespace_selector', models.JSONField(blank=True, default=dict)),
-                ('selector', models.JSONField(blank=True, default=dict)),
-                ('cluster', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='monitors', to='clusters.cluster')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("kind", models.CharField(max_length=50)),
+                ("namespace", models.CharField(max_length=253)),
+                ("name", models.CharField(max_length=253)),
+                ("resource_version", models.CharField(blank=True, max_length=64)),
+                ("namespace_selector", models.JSONField(blank=True, default=dict)),
+                ("selector", models.JSONField(blank=True, default=dict)),
+                (
+                    "cluster",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="monitors",
+                        to="clusters.cluster",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['namespace', 'name'],
-                'constraints': [models.UniqueConstraint(fields=('cluster', 'kind', 'namespace', 'name'), name='monitor_unique')],
+                "ordering": ["namespace", "name"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("cluster", "kind", "namespace", "name"), name="monitor_unique"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Workload',
+            name="Workload",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(max_length=50)),
-                ('namespace', models.CharField(max_length=253)),
-                ('name', models.CharField(max_length=253)),
-                ('resource_version', models.CharField(blank=True, max_length=64)),
-                ('labels', models.JSONField(blank=True, default=dict)),
-                ('annotations', models.JSONField(blank=True, default=dict)),
-                ('desired', models.PositiveIntegerField(default=0)),
-                ('ready', models.PositiveIntegerField(default=0)),
-                ('cluster', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='workloads', to='clusters.cluster')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("kind", models.CharField(max_length=50)),
+                ("namespace", models.CharField(max_length=253)),
+                ("name", models.CharField(max_length=253)),
+                ("resource_version", models.CharField(blank=True, max_length=64)),
+                ("labels", models.JSONField(blank=True, default=dict)),
+                ("annotations", models.JSONField(blank=True, default=dict)),
+                ("desired", models.PositiveIntegerField(default=0)),
+                ("ready", models.PositiveIntegerField(default=0)),
+                (
+                    "cluster",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="workloads",
+                        to="clusters.cluster",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['namespace', 'name'],
-                'constraints': [models.UniqueConstraint(fields=('cluster', 'kind', 'namespace', 'name'), name='workload_unique')],
+                "ordering": ["namespace", "name"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("cluster", "kind", "namespace", "name"), name="workload_unique"
+                    )
+                ],
             },
         ),
     ]

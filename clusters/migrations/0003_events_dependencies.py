@@ -5,50 +5,90 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('clusters', '0002_workloads_monitors'),
+        ("clusters", "0002_workloads_monitors"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Dependency',
+            name="Dependency",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('relation', models.CharField(max_length=20)),
-                ('group', models.CharField(blank=True, max_length=200)),
-                ('kind', models.CharField(max_length=100)),
-                ('namespace', models.CharField(blank=True, max_length=253)),
-                ('name', models.CharField(max_length=253)),
-                ('cluster', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='clusters.cluster')),
-                ('obj', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='edges', to='clusters.gitopsobject')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("relation", models.CharField(max_length=20)),
+                ("group", models.CharField(blank=True, max_length=200)),
+                ("kind", models.CharField(max_length=100)),
+                ("namespace", models.CharField(blank=True, max_length=253)),
+                ("name", models.CharField(max_length=253)),
+                (
+                    "cluster",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="clusters.cluster",
+                    ),
+                ),
+                (
+                    "obj",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="edges",
+                        to="clusters.gitopsobject",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['cluster', 'kind', 'namespace', 'name'], name='clusters_de_cluster_100729_idx')],
+                "indexes": [
+                    models.Index(
+                        fields=["cluster", "kind", "namespace", "name"],
+                        name="clusters_de_cluster_100729_idx",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Event',
+            name="Event",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('uid', models.CharField(max_length=64)),
-                ('resource_version', models.CharField(blank=True, max_length=64)),
-                ('involved_group', models.CharField(blank=True, max_length=200)),
-                ('involved_kind', models.CharField(max_length=100)),
-                ('involved_namespace', models.CharField(blank=True, max_length=253)),
-                ('involved_name', models.CharField(max_length=253)),
-                ('type', models.CharField(blank=True, max_length=20)),
-                ('reason', models.CharField(blank=True, max_length=200)),
-                ('message', models.TextField(blank=True)),
-                ('count', models.PositiveIntegerField(default=1)),
-                ('source', models.CharField(blank=True, max_length=200)),
-                ('first_seen', models.DateTimeField(blank=True, null=True)),
-                ('last_seen', models.DateTimeField(blank=True, null=True)),
-                ('cluster', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='clusters.cluster')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("uid", models.CharField(max_length=64)),
+                ("resource_version", models.CharField(blank=True, max_length=64)),
+                ("involved_group", models.CharField(blank=True, max_length=200)),
+                ("involved_kind", models.CharField(max_length=100)),
+                ("involved_namespace", models.CharField(blank=True, max_length=253)),
+                ("involved_name", models.CharField(max_length=253)),
+                ("type", models.CharField(blank=True, max_length=20)),
+                ("reason", models.CharField(blank=True, max_length=200)),
+                ("message", models.TextField(blank=True)),
+                ("count", models.PositiveIntegerField(default=1)),
+                ("source", models.CharField(blank=True, max_length=200)),
+                ("first_seen", models.DateTimeField(blank=True, null=True)),
+                ("last_seen", models.DateTimeField(blank=True, null=True)),
+                (
+                    "cluster",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="clusters.cluster",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-last_seen', '-id'],
-                'indexes': [models.Index(fields=['cluster', 'involved_kind', 'involved_namespace', 'involved_name'], name='clusters_ev_cluster_0b2aeb_idx')],
+                "ordering": ["-last_seen", "-id"],
+                "indexes": [
+                    models.Index(
+                        fields=["cluster", "involved_kind", "involved_namespace", "involved_name"],
+                        name="clusters_ev_cluster_0b2aeb_idx",
+                    )
+                ],
             },
         ),
     ]

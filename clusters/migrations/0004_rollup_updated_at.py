@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('clusters', '0003_events_dependencies'),
+        ("clusters", "0003_events_dependencies"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='namespacerollup',
-            name='updated_at',
+            model_name="namespacerollup",
+            name="updated_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]

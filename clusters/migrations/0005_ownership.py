@@ -5,98 +5,141 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('clusters', '0004_rollup_updated_at'),
+        ("clusters", "0004_rollup_updated_at"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='cluster',
-            name='boundaries',
+            model_name="cluster",
+            name="boundaries",
             field=models.TextField(blank=True),
         ),
         migrations.AddField(
-            model_name='cluster',
-            name='boundaries_file',
+            model_name="cluster",
+            name="boundaries_file",
             field=models.CharField(blank=True, max_length=500),
         ),
         migrations.AddField(
-            model_name='cluster',
-            name='boundaries_file_error',
+            model_name="cluster",
+            name="boundaries_file_error",
             field=models.TextField(blank=True),
         ),
         migrations.AddField(
-            model_name='namespacerollup',
-            name='declared_owner',
+            model_name="namespacerollup",
+            name="declared_owner",
             field=models.CharField(blank=True, max_length=10),
         ),
         migrations.AddField(
-            model_name='namespacerollup',
-            name='ownership',
+            model_name="namespacerollup",
+            name="ownership",
             field=models.TextField(blank=True),
         ),
         migrations.AddField(
-            model_name='namespacerollup',
-            name='violation_codes',
+            model_name="namespacerollup",
+            name="violation_codes",
             field=models.JSONField(default=list),
         ),
         migrations.CreateModel(
-            name='OwnershipReport',
+            name="OwnershipReport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('computed_at', models.DateTimeField()),
-                ('boundaries', models.JSONField(default=dict)),
-                ('boundaries_error', models.TextField(blank=True)),
-                ('namespaces', models.JSONField(default=list)),
-                ('resources', models.JSONField(default=list)),
-                ('chains', models.JSONField(default=dict)),
-                ('scorecard', models.JSONField(default=dict)),
-                ('cluster', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='ownership', to='clusters.cluster')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("computed_at", models.DateTimeField()),
+                ("boundaries", models.JSONField(default=dict)),
+                ("boundaries_error", models.TextField(blank=True)),
+                ("namespaces", models.JSONField(default=list)),
+                ("resources", models.JSONField(default=list)),
+                ("chains", models.JSONField(default=dict)),
+                ("scorecard", models.JSONField(default=dict)),
+                (
+                    "cluster",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="ownership",
+                        to="clusters.cluster",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='LastWriter',
+            name="LastWriter",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('resource', models.CharField(max_length=600)),
-                ('writer', models.CharField(blank=True, max_length=100)),
-                ('tool', models.CharField(blank=True, max_length=10)),
-                ('manager', models.CharField(blank=True, max_length=200)),
-                ('written_at', models.DateTimeField(blank=True, null=True)),
-                ('explanation', models.TextField(blank=True)),
-                ('signals', models.JSONField(default=list)),
-                ('checked_at', models.DateTimeField()),
-                ('error', models.TextField(blank=True)),
-                ('cluster', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='last_writers', to='clusters.cluster')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("resource", models.CharField(max_length=600)),
+                ("writer", models.CharField(blank=True, max_length=100)),
+                ("tool", models.CharField(blank=True, max_length=10)),
+                ("manager", models.CharField(blank=True, max_length=200)),
+                ("written_at", models.DateTimeField(blank=True, null=True)),
+                ("explanation", models.TextField(blank=True)),
+                ("signals", models.JSONField(default=list)),
+                ("checked_at", models.DateTimeField()),
+                ("error", models.TextField(blank=True)),
+                (
+                    "cluster",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="last_writers",
+                        to="clusters.cluster",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('cluster', 'resource'), name='lastwriter_unique')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("cluster", "resource"), name="lastwriter_unique"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Violation',
+            name="Violation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('vid', models.CharField(max_length=600)),
-                ('code', models.CharField(max_length=10)),
-                ('severity', models.CharField(max_length=10)),
-                ('severity_rank', models.PositiveSmallIntegerField(default=0)),
-                ('title', models.CharField(max_length=300)),
-                ('explanation', models.TextField()),
-                ('namespace', models.CharField(blank=True, max_length=253)),
-                ('resource', models.CharField(blank=True, max_length=600)),
-                ('tool', models.CharField(blank=True, max_length=10)),
-                ('evidence', models.JSONField(default=list)),
-                ('object_keys', models.JSONField(default=list)),
-                ('first_seen_at', models.DateTimeField()),
-                ('last_seen_at', models.DateTimeField()),
-                ('cluster', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='violations', to='clusters.cluster')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("vid", models.CharField(max_length=600)),
+                ("code", models.CharField(max_length=10)),
+                ("severity", models.CharField(max_length=10)),
+                ("severity_rank", models.PositiveSmallIntegerField(default=0)),
+                ("title", models.CharField(max_length=300)),
+                ("explanation", models.TextField()),
+                ("namespace", models.CharField(blank=True, max_length=253)),
+                ("resource", models.CharField(blank=True, max_length=600)),
+                ("tool", models.CharField(blank=True, max_length=10)),
+                ("evidence", models.JSONField(default=list)),
+                ("object_keys", models.JSONField(default=list)),
+                ("first_seen_at", models.DateTimeField()),
+                ("last_seen_at", models.DateTimeField()),
+                (
+                    "cluster",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="violations",
+                        to="clusters.cluster",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['severity_rank', 'code', 'namespace', 'resource'],
-                'indexes': [models.Index(fields=['cluster', 'code'], name='clusters_vi_cluster_182786_idx')],
-                'constraints': [models.UniqueConstraint(fields=('cluster', 'vid'), name='violation_unique')],
+                "ordering": ["severity_rank", "code", "namespace", "resource"],
+                "indexes": [
+                    models.Index(fields=["cluster", "code"], name="clusters_vi_cluster_182786_idx")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(fields=("cluster", "vid"), name="violation_unique")
+                ],
             },
         ),
     ]

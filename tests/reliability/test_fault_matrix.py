@@ -31,6 +31,7 @@ from django.core.management import call_command
 from clusters.demo.tls import Pki, make_test_pki
 from clusters.models import Event, KindState, PollRun
 from clusters.poll import due_clusters
+from tests.reliability.exec_plugin import hanging_plugin, write_exec_kubeconfig
 from tests.reliability.world import (
     APPLICATION,
     FAULTY,
@@ -71,6 +72,11 @@ class Case:
 def _restart_on_same_port(world: World) -> None:
     port = int(world.faulty.url.rsplit(":", 1)[1])
     world.faulty.start(port=port)
+
+
+def _hang_the_exec_plugin(world: World) -> None:
+    command, args, _, _ = hanging_plugin(world.directory)
+    write_exec_kubeconfig(world.kubeconfigs[FAULTY], world.faulty.url, command, args)
 
 
 def _trust(ca: str) -> Callable[[World], Any]:
@@ -194,6 +200,56 @@ CASES = [
             raw_body=b'{"apiVersion":"argoproj.io/v1alpha1","kind":"ApplicationList","items":[{"me',
         ),
         probe=APPLICATION,
+    ),
+    # --- poll bounds: a hostile or broken server must not keep a poll going or growing -----
+    Case(
+        "endless-continue-token",
+        KIND,
+        "TooManyPages",
+        "still a continue token after 20 pages",
+        inject=lambda w: w.faulty.set_fault(
+            "helmreleases?limit=2&continue=", endless_continue=True
+        ),
+        settings={"TIDEWATCH_LIST_PAGE_SIZE": 2, "TIDEWATCH_MAX_LIST_PAGES": 20},
+    ),
+    Case(
+        # One byte at a time: each socket read succeeds, only the request deadline ends it.
+        "slow-drip-body",
+        KIND,
+        "Deadline",
+        "was not answered in full within 2s (TIDEWATCH_REQUEST_DEADLINE)",
+        inject=lambda w: w.faulty.set_fault("/applications?", drip=0.5),
+        probe=APPLICATION,
+        settings={"TIDEWATCH_REQUEST_DEADLINE": 2},
+    ),
+    Case(
+        "gzip-body-not-asked-for",
+        KIND,
+        "UnexpectedEncoding",
+        "Content-Encoding 'gzip' although Tidewatch asked for identity",
+        inject=lambda w: w.faulty.set_fault("/applications?", gzip=True),
+        probe=APPLICATION,
+    ),
+    Case(
+        "response-too-large",
+        KIND,
+        "TooLarge",
+        "answered more than 256 KiB",
+        inject=lambda w: w.faulty.set_fault(
+            "/applications?",
+            raw_body=b'{"kind":"ApplicationList","items":[]' + b" " * (1 << 20) + b"}",
+        ),
+        probe=APPLICATION,
+        settings={"TIDEWATCH_MAX_RESPONSE_BYTES": 256 * 1024},
+    ),
+    Case(
+        "exec-plugin-never-exits",
+        CLUSTER,
+        "ExecTimeout",
+        "did not finish within 1s (TIDEWATCH_EXEC_TIMEOUT); killed",
+        inject=_hang_the_exec_plugin,
+        heal=lambda w: w.write_kubeconfig(FAULTY),
+        settings={"TIDEWATCH_EXEC_TIMEOUT": 1},
     ),
 ]
 

@@ -27,7 +27,14 @@ class Command(BaseCommand):
                 raise CommandError(f"no enabled cluster named {cluster!r}")
         failed = False
         for item in clusters:
-            run = poll_cluster(item)
+            # Every limit a cluster hits is recorded on its run (poll_cluster returns); anything
+            # else one cluster raises must not keep the others from being polled either.
+            try:
+                run = poll_cluster(item)
+            except Exception as exc:
+                failed = True
+                self.stderr.write(f"{item.name}: FAILED {type(exc).__name__}: {exc}")
+                continue
             listed = sum(c.get("listed", 0) for c in run.counts.values())
             if run.error:
                 failed = True
