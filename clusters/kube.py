@@ -69,6 +69,15 @@ class Timeouts:
 DEFAULT_TIMEOUTS = Timeouts()
 
 
+def kubeconfig_problem(path: Path) -> str:
+    """Why ``path`` cannot be a kubeconfig file ("" if it may be one)."""
+    if path.is_dir():
+        return f"kubeconfig {path} is a directory, not a kubeconfig file"
+    if not path.exists():
+        return f"kubeconfig {path} does not exist"
+    return "" if path.is_file() else f"kubeconfig {path} is not a regular file"
+
+
 def build_api_client(spec: ClusterSpec) -> k8s.ApiClient:
     """An ApiClient for the cluster: in-cluster service account or a kubeconfig context.
 
@@ -82,7 +91,7 @@ def build_api_client(spec: ClusterSpec) -> k8s.ApiClient:
         else:
             path = Path(spec.kubeconfig or "~/.kube/config").expanduser()
             if not path.is_file():
-                raise ClusterConfigError("KubeconfigMissing", f"kubeconfig {path} does not exist")
+                raise ClusterConfigError("KubeconfigMissing", kubeconfig_problem(path))
             k8s_config.load_kube_config(
                 config_file=str(path),
                 context=spec.context or None,

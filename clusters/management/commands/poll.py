@@ -27,7 +27,12 @@ class Command(BaseCommand):
                 raise CommandError(f"no enabled cluster named {cluster!r}")
         failed = False
         for item in clusters:
-            run = poll_cluster(item)
+            try:
+                run = poll_cluster(item)
+            except Exception as exc:  # recorded on the cluster by poll_cluster; go on
+                failed = True
+                self.stderr.write(f"{item.name}: FAILED {type(exc).__name__}: {exc}")
+                continue
             listed = sum(c.get("listed", 0) for c in run.counts.values())
             if run.error:
                 failed = True
