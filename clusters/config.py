@@ -166,8 +166,6 @@ def _entry(
     if kubeconfig and not in_cluster:
         expanded = Path(kubeconfig).expanduser()
         kubeconfig = str(expanded if expanded.is_absolute() else (base / expanded))
-        if Path(kubeconfig).is_dir():
-            return _broken(name, kubeconfig_problem(Path(kubeconfig)))
     ownership = texts["ownership"]
     if ownership and not Path(ownership).expanduser().is_absolute():
         ownership = str(base / ownership)
@@ -185,6 +183,11 @@ def _entry(
                 name,
                 f"{key} is {len(value)} characters, longer than the {limit} Tidewatch stores",
             )
+    if kubeconfig and not in_cluster:
+        problem = kubeconfig_problem(Path(kubeconfig))
+        # A missing file may appear before the next poll (which says so); a directory will not.
+        if problem and "does not exist" not in problem:
+            return _broken(name, problem)
     spec = ClusterSpec(
         name=name,
         kubeconfig="" if in_cluster else kubeconfig,

@@ -71,11 +71,14 @@ DEFAULT_TIMEOUTS = Timeouts()
 
 def kubeconfig_problem(path: Path) -> str:
     """Why ``path`` cannot be a kubeconfig file ("" if it may be one)."""
-    if path.is_dir():
-        return f"kubeconfig {path} is a directory, not a kubeconfig file"
-    if not path.exists():
-        return f"kubeconfig {path} does not exist"
-    return "" if path.is_file() else f"kubeconfig {path} is not a regular file"
+    try:
+        if path.is_dir():
+            return f"kubeconfig {path} is a directory, not a kubeconfig file"
+        if not path.exists():
+            return f"kubeconfig {path} does not exist"
+        return "" if path.is_file() else f"kubeconfig {path} is not a regular file"
+    except (OSError, ValueError) as exc:  # a name too long for the file system, a NUL byte
+        return f"kubeconfig {str(path)[:200]} cannot be used: {exc}"[:500]
 
 
 def build_api_client(spec: ClusterSpec) -> k8s.ApiClient:
