@@ -70,7 +70,7 @@ def _abandon(run: PollRun, exc: Exception) -> None:
     it were still running, nor the cluster as if it were live. Best effort: the database may be
     what failed."""
     message = f"the poll stopped on an unexpected error: {type(exc).__name__}: {exc}"[:2000]
-    log.error("cluster %s: %s", run.cluster_id, message, exc_info=exc)
+    log.error("cluster %s: %s", run.cluster.name, message, exc_info=exc)
     try:
         finished = timezone.now()
         PollRun.objects.filter(pk=run.pk).update(
