@@ -89,6 +89,18 @@ class Limits:
 DEFAULT_LIMITS = Limits()
 
 
+def kubeconfig_problem(path: Path) -> str:
+    """Why ``path`` cannot be a kubeconfig file ("" if it may be one)."""
+    try:
+        if path.is_dir():
+            return f"kubeconfig {path} is a directory, not a kubeconfig file"
+        if not path.exists():
+            return f"kubeconfig {path} does not exist"
+        return "" if path.is_file() else f"kubeconfig {path} is not a regular file"
+    except (OSError, ValueError) as exc:  # a name too long for the file system, a NUL byte
+        return f"kubeconfig {str(path)[:200]} cannot be used: {exc}"[:500]
+
+
 def build_api_client(spec: ClusterSpec, *, exec_timeout: float = 30.0) -> k8s.ApiClient:
     """An ApiClient for the cluster: in-cluster service account or a kubeconfig context.
 
@@ -103,7 +115,7 @@ def build_api_client(spec: ClusterSpec, *, exec_timeout: float = 30.0) -> k8s.Ap
         else:
             path = Path(spec.kubeconfig or "~/.kube/config").expanduser()
             if not path.is_file():
-                raise ClusterConfigError("KubeconfigMissing", f"kubeconfig {path} does not exist")
+                raise ClusterConfigError("KubeconfigMissing", kubeconfig_problem(path))
             # Not k8s_config.load_kube_config: its exec plugin has no time limit.
             load_kubeconfig(str(path), spec.context or None, configuration, exec_timeout)
     except ExecPluginError as exc:

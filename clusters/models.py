@@ -36,6 +36,9 @@ class Cluster(models.Model):
     boundaries = models.TextField(blank=True)
     boundaries_file = models.CharField(max_length=500, blank=True)
     boundaries_file_error = models.TextField(blank=True)  # file unreadable: default in use
+    # Set before a poll writes anything, cleared once ownership and roll-ups were rebuilt from
+    # what it wrote: a poll killed in between leaves it set, and the next poll rebuilds them.
+    derived_dirty = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["name"]
@@ -63,6 +66,10 @@ class KindState(models.Model):
     object_count = models.PositiveIntegerField(default=0)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     last_success_at = models.DateTimeField(null=True, blank=True)
+    # Objects of the last list the store could not keep (a uid longer than the column ...):
+    # how many, and the first few as {"namespace", "name", "reason"}.
+    skipped_count = models.PositiveIntegerField(default=0)
+    skipped = models.JSONField(default=list, blank=True)
 
     class Meta:
         constraints = [
@@ -72,6 +79,22 @@ class KindState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.cluster}/{self.kind}: {self.state}"
+
+    @property
+    def skipped_sentence(self) -> str:
+        """'1 object skipped: flux-system/x: why' — what the pages say about skipped objects."""
+        if not self.skipped_count:
+            return ""
+        count = f"{self.skipped_count} {self.kind} object{'s' if self.skipped_count > 1 else ''}"
+        examples = "; ".join(
+            f"{e.get('namespace')}/{e.get('name')}: {e.get('reason')}"
+            if e.get("namespace")
+            else f"{e.get('name')}: {e.get('reason')}"
+            for e in self.skipped[:3]
+            if isinstance(e, dict)
+        )
+        more = " …" if self.skipped_count > 3 else ""
+        return f"{count} skipped, not stored: {examples}{more}"
 
 
 class Namespace(models.Model):

@@ -62,12 +62,22 @@ def poll_cluster(cluster: Cluster) -> PollRun:
         raise
 
 
+INTERNAL_ERROR = "InternalError"
+
+
 def _abandon(run: PollRun, exc: Exception) -> None:
     """An unexpected error (a locked database, a bug) ends the poll: the run must not look as if
-    it were still running. Best effort: the database may be what failed."""
+    it were still running, nor the cluster as if it were live. Best effort: the database may be
+    what failed."""
+    message = f"the poll stopped on an unexpected error: {type(exc).__name__}: {exc}"[:2000]
+    log.error("cluster %s: %s", run.cluster.name, message, exc_info=exc)
     try:
+        finished = timezone.now()
         PollRun.objects.filter(pk=run.pk).update(
-            finished_at=timezone.now(), ok=False, error=f"{type(exc).__name__}: {exc}"[:2000]
+            finished_at=finished, ok=False, error=f"{INTERNAL_ERROR}: {message}"
+        )
+        Cluster.objects.filter(pk=run.cluster_id).update(
+            last_poll_finished_at=finished, last_error=message, last_error_reason=INTERNAL_ERROR
         )
     except Exception:
         log.exception("poll run %s: could not record its failure", run.pk)
@@ -82,6 +92,7 @@ def _poll(cluster: Cluster, run: PollRun, clock: float) -> PollRun:
     except KubeError as exc:
         return _fail(cluster, run, exc.reason, exc.message)
     before = derived_inputs(cluster)
+    was_dirty = _mark_derived_dirty(cluster)
     now = timezone.now()
 
     def store_now(result: KindResult) -> None:
@@ -107,7 +118,7 @@ def _poll(cluster: Cluster, run: PollRun, clock: float) -> PollRun:
             api.close()
             return _fail(cluster, run, exc.reason, exc.message)
         try:
-            return _store(cluster, run, snapshot, api, clock, before, now, limits)
+            return _store(cluster, run, snapshot, api, clock, before, now, limits, was_dirty)
         finally:
             api.close()
 
@@ -149,6 +160,7 @@ def _store(
     before: tuple[object, ...],
     now: datetime,
     limits: Limits,
+    was_dirty: bool,
 ) -> PollRun:
     """Write the rest of what was collected (the GitOps kinds are already stored), then derive
     ownership and roll-ups from the store."""
@@ -175,13 +187,16 @@ def _store(
     for state in not_served:
         run.errors[f"{state.group}/{state.kind}"] = {"reason": state.reason, "message": state.error}
     # Ownership and roll-ups are derived from the store alone: when the poll changed none of
-    # their inputs (the common, idle case) recomputing them would only burn the interval.
+    # their inputs (the common, idle case) recomputing them would only burn the interval —
+    # unless an earlier poll died between writing objects and deriving from them.
     if (
-        before != derived_inputs(cluster)
+        was_dirty
+        or before != derived_inputs(cluster)
         or not OwnershipReport.objects.filter(cluster=cluster).exists()
     ):
         refresh_ownership(cluster)
         rebuild_rollups(cluster)
+    Cluster.objects.filter(pk=cluster.pk).update(derived_dirty=False)
     # Out of time: the stored last writers stay as they are rather than become "Deadline".
     if limits.deadline is None or time.monotonic() < limits.deadline:
         check_last_writers(cluster, api, limits=limits)
@@ -205,6 +220,15 @@ def _store(
         len(run.errors),
     )
     return run
+
+
+def _mark_derived_dirty(cluster: Cluster) -> bool:
+    """Mark the cluster's derived data (ownership, roll-ups) as possibly behind the objects,
+    before anything is written; return whether it already was (an earlier poll died between
+    its writes and its rebuild). Committed on its own, so it survives a SIGKILL."""
+    was = Cluster.objects.filter(pk=cluster.pk).values_list("derived_dirty", flat=True).first()
+    Cluster.objects.filter(pk=cluster.pk).update(derived_dirty=True)
+    return bool(was)
 
 
 def derived_inputs(cluster: Cluster) -> tuple[object, ...]:

@@ -24,6 +24,8 @@ def run_poller(
                 sync_clusters(clusters_file)
             except ConfigFileError as exc:
                 log.error("%s", exc)
+            except Exception:  # a database hiccup: poll the clusters already known
+                log.exception("cannot sync the cluster file; polling the clusters already known")
             for cluster in due_clusters():
                 if stop.is_set():
                     break

@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
 from clusters.config import ClusterEntry, ConfigFileError, load_entries
 from clusters.kube import ClusterSpec
@@ -22,12 +22,32 @@ def sync_clusters(path: str | None = None) -> list[Cluster]:
     path = path or settings.TIDEWATCH_CLUSTERS
     entries = load_entries(path, settings.TIDEWATCH_DEFAULT_POLL_INTERVAL)
     names = {entry.spec.name for entry in entries}
-    result = [_upsert(entry) for entry in entries]
+    result = [cluster for entry in entries if (cluster := _upsert_or_report(entry)) is not None]
     removed = Cluster.objects.filter(enabled=True).exclude(name__in=names)
     for cluster in removed:
         log.warning("cluster %s is no longer in %s: polling stops, its data is kept", cluster, path)
     removed.update(enabled=False, config_error=f"removed from {path}")
     return result
+
+
+def _upsert_or_report(entry: ClusterEntry) -> Cluster | None:
+    """Write one entry in its own savepoint: a value the database refuses (PostgreSQL checks
+    lengths and ranges the parser may not know of) breaks that entry only, never the others."""
+    try:
+        with transaction.atomic():
+            return _upsert(entry)
+    except DatabaseError as exc:
+        error = f"the database refused this entry: {type(exc).__name__}: {exc}".strip()[:2000]
+        log.error("cluster %s: %s", entry.spec.name[:100], error)
+    broken = ClusterEntry(
+        ClusterSpec(name=entry.spec.name), settings.TIDEWATCH_DEFAULT_POLL_INTERVAL, error
+    )
+    try:
+        with transaction.atomic():
+            return _upsert(broken)
+    except DatabaseError:
+        log.exception("cluster %s: cannot even record it as broken", entry.spec.name[:100])
+        return None
 
 
 def _upsert(entry: ClusterEntry) -> Cluster:

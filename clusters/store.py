@@ -9,11 +9,11 @@ why (that is what "stale" means on every page).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
 
 from clusters.collect.kinds import KindSpec
@@ -65,12 +65,28 @@ _RECORD_FIELDS = (
 )
 
 
+# How many skipped objects a KindState keeps by name (the count is always exact).
+SKIPPED_EXAMPLES = 10
+# The longest name or namespace shown in a skip reason: the name may be the problem.
+SHOWN_NAME = 80
+
+
 @dataclass
 class KindCounts:
     listed: int = 0
     created: int = 0
     updated: int = 0
     deleted: int = 0
+    skipped: int = 0
+    # The first SKIPPED_EXAMPLES skipped objects: {"namespace", "name", "reason"}.
+    skipped_examples: list[dict[str, str]] = field(default_factory=list)
+
+    def skip(self, namespace: str, name: str, reason: str) -> None:
+        self.skipped += 1
+        if len(self.skipped_examples) < SKIPPED_EXAMPLES:
+            self.skipped_examples.append(
+                {"namespace": _shown(namespace), "name": _shown(name), "reason": reason[:500]}
+            )
 
     @property
     def written(self) -> int:
@@ -82,6 +98,7 @@ class KindCounts:
             "created": self.created,
             "updated": self.updated,
             "deleted": self.deleted,
+            "skipped": self.skipped,
         }
 
 
@@ -111,6 +128,7 @@ def store_kind(cluster: Cluster, result: KindResult, now: datetime | None = None
         version=result.served.version if result.served else "",
         object_count=counts.listed,
         success=True,
+        skipped=counts,
     )
     return counts
 
@@ -124,11 +142,13 @@ def store_namespaces(cluster: Cluster, result: KindResult, now: datetime | None 
     for item in result.items:
         metadata = item.get("metadata") if isinstance(item.get("metadata"), dict) else {}
         name = metadata.get("name")
-        if isinstance(name, str) and name:
+        # A name longer than any Kubernetes namespace can have is not one: PostgreSQL would
+        # refuse the row and with it every namespace of the cluster.
+        if isinstance(name, str) and name and len(name) <= _limit(Namespace, "name"):
             labels = metadata.get("labels")
             listed[name] = {
                 "labels": labels if isinstance(labels, dict) else {},
-                "uid": str(metadata.get("uid") or ""),
+                "uid": str(metadata.get("uid") or "")[: _limit(Namespace, "uid")],
             }
     with transaction.atomic():
         existing = {ns.name: ns for ns in Namespace.objects.filter(cluster=cluster)}
@@ -211,7 +231,13 @@ def _not_installed(cluster: Cluster, result: KindResult, now: datetime) -> KindC
         )
     else:
         _set_kind_state(
-            cluster, result.spec, now, state=KindState.NOT_INSTALLED, object_count=0, success=True
+            cluster,
+            result.spec,
+            now,
+            state=KindState.NOT_INSTALLED,
+            object_count=0,
+            success=True,
+            skipped=KindCounts(),
         )
     return KindCounts()
 
@@ -227,6 +253,7 @@ def _set_kind_state(
     error: str = "",
     object_count: int | None = None,
     success: bool = False,
+    skipped: KindCounts | None = None,
 ) -> None:
     values: dict[str, Any] = {
         "tool": spec.tool,
@@ -241,6 +268,9 @@ def _set_kind_state(
         values["object_count"] = object_count
     if success:
         values["last_success_at"] = now
+    if skipped is not None:  # a failed list says nothing about which objects could be kept
+        values["skipped_count"] = skipped.skipped
+        values["skipped"] = skipped.skipped_examples
     KindState.objects.update_or_create(
         cluster=cluster, group=spec.group, kind=spec.kind, defaults=values
     )
@@ -269,19 +299,27 @@ def _upsert_objects(
     seen: set[tuple[str, str]] = set()
     for page in pages:
         for item in page:
-            key = _key_of(item)
-            if key is None or key in seen:  # seen: the first pages again after a 410 restart
+            key, problem = _identity_of(item)
+            if key is not None and key in seen:  # the first pages again after a 410 restart
                 continue
+            if problem:
+                counts.skip(*(key or _shown_identity(item)), problem)
+                if key is not None:
+                    # Known identity, unstorable field: keep the last stored state of it
+                    # (stale) rather than delete it as if it were gone.
+                    seen.add(key)
+                continue
+            assert key is not None
             seen.add(key)
             row = existing.get(key)
             if row is not None and row[1] == _resource_version(item) != "":
                 continue
             changed.append((key, item))
             if len(changed) >= CHUNK:
-                _count(counts, _write_chunk(cluster, spec, changed, existing, now))
+                _write_or_skip(cluster, spec, changed, existing, now, counts)
                 changed = []
     if changed:
-        _count(counts, _write_chunk(cluster, spec, changed, existing, now))
+        _write_or_skip(cluster, spec, changed, existing, now, counts)
     counts.listed = len(seen)
     gone = [(key, row[0]) for key, row in existing.items() if key not in seen]
     if gone:
@@ -292,6 +330,35 @@ def _upsert_objects(
 def _count(counts: KindCounts, written: tuple[int, int]) -> None:
     counts.created += written[0]
     counts.updated += written[1]
+
+
+def _write_or_skip(
+    cluster: Cluster,
+    spec: KindSpec,
+    chunk: Sequence[tuple[tuple[str, str], dict[str, Any]]],
+    existing: dict[tuple[str, str], tuple[int, str]],
+    now: datetime,
+    counts: KindCounts,
+) -> None:
+    """Write a chunk; if the database refuses it (a value no check above foresaw), write its
+    objects one by one so that only the refused ones are skipped, each with the reason."""
+    try:
+        _count(counts, _write_chunk(cluster, spec, chunk, existing, now))
+        return
+    except (DataError, IntegrityError) as exc:
+        if len(chunk) == 1:
+            _skip_refused(counts, chunk[0][0], exc)
+            return
+    for one in chunk:
+        try:
+            _count(counts, _write_chunk(cluster, spec, [one], existing, now))
+        except (DataError, IntegrityError) as exc:
+            _skip_refused(counts, one[0], exc)
+
+
+def _skip_refused(counts: KindCounts, key: tuple[str, str], exc: Exception) -> None:
+    lines = str(exc).strip().splitlines()
+    counts.skip(*key, f"the database refused it: {lines[0] if lines else type(exc).__name__}")
 
 
 def _write_chunk(
@@ -428,7 +495,7 @@ def _row_from_record(
         cluster=cluster,
         tool=record.tool,
         group=record.group,
-        version=record.version,
+        version=record.version[: _limit(GitOpsObject, "version")],
         kind=record.kind,
         namespace=record.namespace,
         name=record.name,
@@ -522,15 +589,54 @@ def _capped_strings(value: Any) -> Any:
     return value
 
 
-def _key_of(item: dict[str, Any]) -> tuple[str, str] | None:
-    metadata = item.get("metadata")
+def _limit(model: type[Any], name: str) -> int:
+    limit = model._meta.get_field(name).max_length
+    assert limit is not None, name
+    return limit
+
+
+def _identity_of(item: Any) -> tuple[tuple[str, str] | None, str]:
+    """(namespace, name) of a listed object, and why the store cannot keep it ("" if it can).
+
+    The key is None when the identity itself is unusable. Limits are the columns' own: a longer
+    value makes PostgreSQL refuse the whole chunk (and once, the whole poll)."""
+    metadata = item.get("metadata") if isinstance(item, dict) else None
     if not isinstance(metadata, dict):
-        return None
-    name = metadata.get("name")
+        return None, "metadata is missing or not an object"
+    name, namespace = metadata.get("name"), metadata.get("namespace")
     if not isinstance(name, str) or not name:
-        return None
-    namespace = metadata.get("namespace")
-    return (namespace if isinstance(namespace, str) else "", name)
+        return None, "metadata.name is missing or not a string"
+    if namespace is not None and not isinstance(namespace, str):
+        # Stored as "" it would pose as cluster-scoped and break the namespace rows.
+        return None, f"metadata.namespace is a {type(namespace).__name__}, not a string"
+    namespace = namespace or ""
+    for label, value, column in (("name", name, "name"), ("namespace", namespace, "namespace")):
+        limit = _limit(GitOpsObject, column)
+        if len(value) > limit:
+            return None, f"metadata.{label} is {len(value):,} characters, longer than {limit}"
+    key = (namespace, name)
+    for label, column in (("uid", "uid"), ("resourceVersion", "resource_version")):
+        value = metadata.get(label)
+        limit = _limit(GitOpsObject, column)
+        if value is not None and len(str(value)) > limit:
+            return key, f"metadata.{label} is {len(str(value)):,} characters, longer than {limit}"
+    return key, ""
+
+
+def _shown_identity(item: Any) -> tuple[str, str]:
+    """Something to call an object by in a skip reason, whatever its metadata holds."""
+    metadata = item.get("metadata") if isinstance(item, dict) else None
+    if not isinstance(metadata, dict):
+        return "", "(no metadata)"
+    namespace, name = metadata.get("namespace"), metadata.get("name")
+    return (
+        namespace if isinstance(namespace, str) else repr(namespace),
+        name if isinstance(name, str) and name else "(no name)",
+    )
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= SHOWN_NAME else f"{text[:SHOWN_NAME]}…"
 
 
 def _resource_version(item: dict[str, Any]) -> str:

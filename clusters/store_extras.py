@@ -71,10 +71,12 @@ def _count(value: Any) -> int:
 
 def _identity(item: dict[str, Any]) -> dict[str, Any]:
     metadata = _metadata(item)
+    # Cut to the columns (Workload and Monitor share them): PostgreSQL refuses a longer value,
+    # and with it the cluster's whole poll.
     return {
-        "namespace": str(metadata.get("namespace") or ""),
-        "name": str(metadata.get("name") or ""),
-        "resource_version": str(metadata.get("resourceVersion") or ""),
+        "namespace": str(metadata.get("namespace") or "")[:253],
+        "name": str(metadata.get("name") or "")[:253],
+        "resource_version": str(metadata.get("resourceVersion") or "")[:64],
     }
 
 
@@ -152,9 +154,9 @@ def _event_fields(item: dict[str, Any]) -> dict[str, Any]:
     first = item.get("firstTimestamp") or item.get("eventTime") or metadata.get("creationTimestamp")
     last = item.get("lastTimestamp") or _dict(item.get("series")).get("lastObservedTime") or first
     return {
-        "uid": str(metadata.get("uid") or ""),
-        "resource_version": str(metadata.get("resourceVersion") or ""),
-        "involved_group": str(involved.get("apiVersion") or "").rpartition("/")[0],
+        "uid": str(metadata.get("uid") or "")[:64],
+        "resource_version": str(metadata.get("resourceVersion") or "")[:64],
+        "involved_group": str(involved.get("apiVersion") or "").rpartition("/")[0][:200],
         "involved_kind": str(involved.get("kind") or "")[:100],
         "involved_namespace": str(involved.get("namespace") or "")[:253],
         "involved_name": str(involved.get("name") or "")[:253],

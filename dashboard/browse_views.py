@@ -33,9 +33,11 @@ def namespace_page(request: HtmxHttpRequest, cluster: str, namespace: str) -> Ht
         {"tool": tool, "label": label, "objects": [o for o in objects if o.tool == tool]}
         for tool, label in TOOLS
     ]
+    health = selectors.clusters_with_health(cluster)[0]
     context = {
         "rollup": rollup,
-        "health": selectors.clusters_with_health(cluster)[0],
+        "health": health,
+        "skipped_here": selectors.skipped_in(health, namespace),
         "groups": [g for g in groups if g["objects"]],
         "shown": len(objects),
         "total": total,

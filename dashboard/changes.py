@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 
 from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 
 from clusters.models import (
@@ -27,13 +28,14 @@ from clusters.models import (
 
 def change_token() -> str:
     """Three queries: one statement of index-backed scalar subqueries over the tables pages
-    show, the failing kinds, and the clusters' error states. Violations need no term of their
-    own: they change the roll-ups' violation codes, hence their updated_at."""
+    show, the failing kinds (and those skipping objects), and the clusters' error states.
+    Violations need no term of their own: they change the roll-ups' violation codes, hence
+    their updated_at."""
     parts = [
         _aggregates(),
         sorted(
-            KindState.objects.filter(state=KindState.ERROR).values_list(
-                "cluster_id", "kind", "reason"
+            KindState.objects.filter(Q(state=KindState.ERROR) | Q(skipped_count__gt=0)).values_list(
+                "cluster_id", "kind", "reason", "skipped_count"
             )
         ),
         list(

@@ -23,6 +23,8 @@ class ClusterHealth:
     stale_reason: str
     failing_kinds: list[KindState]
     not_installed: list[KindState]
+    # Kinds whose last list had objects the store could not keep (KindState.skipped).
+    skipping_kinds: list[KindState]
 
     @property
     def last_success_at(self) -> datetime | None:
@@ -51,7 +53,18 @@ def cluster_health(cluster: Cluster, now: datetime | None = None) -> ClusterHeal
         stale_reason=reason,
         failing_kinds=failing,
         not_installed=[s for s in states if s.state == KindState.NOT_INSTALLED],
+        skipping_kinds=[s for s in states if s.skipped_count],
     )
+
+
+def skipped_in(health: ClusterHealth, namespace: str) -> list[str]:
+    """One sentence per skipped object of ``namespace`` (from the kinds' stored examples)."""
+    return [
+        f"{state.kind} {namespace}/{example.get('name')} was not stored: {example.get('reason')}"
+        for state in health.skipping_kinds
+        for example in state.skipped
+        if isinstance(example, dict) and example.get("namespace") == namespace
+    ]
 
 
 def clusters_with_health(name: str | None = None) -> list[ClusterHealth]:

@@ -36,6 +36,8 @@ def kind_state_json(state: KindState) -> dict[str, Any]:
         "error": state.error,
         "objectCount": state.object_count,
         "lastSuccessAt": _time(state.last_success_at),
+        "skippedCount": state.skipped_count,
+        "skipped": state.skipped,
     }
 
 

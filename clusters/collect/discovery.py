@@ -41,7 +41,7 @@ def discover(
         for version in versions:
             path = f"/apis/{group}/{version}" if group else f"/api/{version}"
             try:
-                resources = get_json(api, path, limits=limits).get("resources") or []
+                resources = _resources(get_json(api, path, limits=limits), path)
             except KubeError as exc:
                 if exc.status == 404:
                     continue  # a version listed by /apis but gone: try the next one
@@ -60,24 +60,65 @@ def discover(
 
 def _group_versions(api: k8s.ApiClient, limits: Limits) -> dict[str, list[str]]:
     """group → versions, preferred version first."""
-    document = get_json(api, "/apis", limits=limits)
+    return group_versions(get_json(api, "/apis", limits=limits))
+
+
+def group_versions(document: dict[str, Any]) -> dict[str, list[str]]:
+    """group → versions, preferred version first, from an APIGroupList.
+
+    A conforming server never sends anything else, but a proxy or a broken aggregated API can:
+    an unusable group entry is left out (its kinds are then not served); a document that is
+    not an APIGroupList at all raises KubeError, so the poll fails with that reason.
+    """
+    groups = document.get("groups")
+    if groups is None:
+        groups = []
+    if not isinstance(groups, list):
+        raise KubeError(
+            "InvalidResponse",
+            f"/apis returned a discovery document whose 'groups' is a "
+            f"{type(groups).__name__}, not a list",
+        )
     result: dict[str, list[str]] = {}
-    for group in document.get("groups") or []:
-        if not isinstance(group, dict) or not group.get("name"):
+    for group in groups:
+        if not isinstance(group, dict) or not isinstance(group.get("name"), str):
             continue
-        versions = [v.get("version") for v in group.get("versions") or [] if isinstance(v, dict)]
-        preferred = (group.get("preferredVersion") or {}).get("version")
-        ordered = [preferred] if preferred else []
-        ordered += [v for v in versions if v and v != preferred]
-        result[group["name"]] = ordered
+        listed = group.get("versions")
+        versions = [
+            v["version"]
+            for v in (listed if isinstance(listed, list) else [])
+            if isinstance(v, dict) and isinstance(v.get("version"), str) and v["version"]
+        ]
+        preferred = group.get("preferredVersion")
+        # A preferredVersion that is not {"version": "..."} says nothing: use the listed order.
+        preferred = preferred.get("version") if isinstance(preferred, dict) else None
+        ordered = [preferred] if isinstance(preferred, str) and preferred else []
+        ordered += [v for v in versions if v not in ordered]
+        if ordered:
+            result[group["name"]] = ordered
     return result
+
+
+def _resources(document: dict[str, Any], path: str) -> list[Any]:
+    resources = document.get("resources")
+    if resources is None:
+        return []
+    if not isinstance(resources, list):
+        raise KubeError(
+            "InvalidResponse",
+            f"{path} returned a discovery document whose 'resources' is a "
+            f"{type(resources).__name__}, not a list",
+        )
+    return resources
 
 
 def _find_kind(resources: list[Any], kind: str) -> dict[str, Any] | None:
     for resource in resources:
         if not isinstance(resource, dict):
             continue
-        # "<plural>/status" and other subresources carry the same kind.
-        if resource.get("kind") == kind and "/" not in str(resource.get("name", "")):
-            return {"name": resource["name"], "namespaced": bool(resource.get("namespaced"))}
+        name = resource.get("name")
+        # "<plural>/status" and other subresources carry the same kind; a name that is not a
+        # plain string cannot be put in a URL.
+        if resource.get("kind") == kind and isinstance(name, str) and name and "/" not in name:
+            return {"name": name, "namespaced": resource.get("namespaced") is True}
     return None

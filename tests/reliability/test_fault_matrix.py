@@ -615,4 +615,7 @@ def test_an_unexpected_error_ends_the_run_instead_of_leaving_it_running(world_fa
         world.poll()
     run = PollRun.objects.get()
     assert run.finished_at is not None and not run.ok
-    assert run.error == "RuntimeError: roll-ups exploded"
+    assert run.error == (
+        "InternalError: the poll stopped on an unexpected error: RuntimeError: roll-ups exploded"
+    )
+    assert run.cluster.last_error_reason == "InternalError"  # its card says so, too

@@ -28,7 +28,8 @@ class Command(BaseCommand):
         failed = False
         for item in clusters:
             # Every limit a cluster hits is recorded on its run (poll_cluster returns); anything
-            # else one cluster raises must not keep the others from being polled either.
+            # else one cluster raises is recorded on the cluster too and must not keep the
+            # others from being polled.
             try:
                 run = poll_cluster(item)
             except Exception as exc:

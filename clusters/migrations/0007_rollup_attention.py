@@ -41,7 +41,7 @@ def fill_attention(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("clusters", "0005_ownership"),
+        ("clusters", "0006_crash_mark_skipped"),
     ]
 
     operations = [
