@@ -231,7 +231,9 @@ class Fault:
     Status a real API server would send, and 200 means "answer normally" (useful with ``delay``
     or ``truncate``). ``raw_body`` is sent byte for byte instead (a proxy's HTML page, JSON cut
     short with a matching Content-Length). ``hits`` counts the requests it caught, e.g. to see
-    how often a client retried.
+    how often a client retried. ``hold`` keeps the request waiting until the test sets it (at
+    most HOLD_LIMIT seconds): a poll stopped mid-list for exactly as long as a test needs, where
+    a ``delay`` would be a guess about how fast the machine is.
     """
 
     match: str
@@ -243,6 +245,11 @@ class Fault:
     once: bool = False
     hits: int = 0
     raw_body: bytes | None = None
+    hold: threading.Event | None = None
+
+
+# A held request gives up after this long, so a test that forgets to release it cannot hang.
+HOLD_LIMIT = 600.0
 
 
 # --- selectors -----------------------------------------------------------------------------------
@@ -767,6 +774,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(500, internal_error(f"demo cluster: {type(exc).__name__}: {exc}"))
 
     def _apply_fault(self, fault: Fault, route: Route, path: str, query: dict[str, str]) -> None:
+        if fault.hold is not None:
+            fault.hold.wait(HOLD_LIMIT)
         if fault.delay:
             time.sleep(fault.delay)
         self._truncate = fault.truncate
@@ -1444,6 +1453,10 @@ class DemoCluster:
         server, self._server = self._server, None
         if server is None:
             return
+        with self._faults_lock:
+            for fault in self._faults:
+                if fault.hold is not None:
+                    fault.hold.set()  # a held request must not outlive the server
         self.store.close()
         server.shutdown()
         server.server_close()
@@ -1569,6 +1582,7 @@ class DemoCluster:
         truncate: bool = False,
         once: bool = False,
         raw_body: bytes | None = None,
+        hold: threading.Event | None = None,
     ) -> Fault:
         """Answer requests whose path (query included) contains ``match``; first match wins.
 
@@ -1576,9 +1590,12 @@ class DemoCluster:
         403, 404, 409, 410 (an ERROR event on a watch), 422, 429 with ``Retry-After: 1``, 500,
         503, 504 ...) and 200 answers normally after ``delay`` / with the body cut short
         (``truncate``). With ``body``, that JSON is sent with ``status``, e.g. a hand-made list;
-        with ``raw_body``, those bytes are (``headers`` may set its Content-Type).
+        with ``raw_body``, those bytes are (``headers`` may set its Content-Type). With ``hold``,
+        the request waits until that event is set.
         """
-        fault = Fault(match, status, body, headers, delay, truncate, once, raw_body=raw_body)
+        fault = Fault(
+            match, status, body, headers, delay, truncate, once, raw_body=raw_body, hold=hold
+        )
         with self._faults_lock:
             self._faults.append(fault)
         return fault
