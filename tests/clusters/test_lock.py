@@ -22,10 +22,22 @@ def test_two_pollers_never_hold_the_same_cluster():
 
 def test_a_lock_whose_holder_died_expires():
     client = redis.Redis.from_url(redis_url_or_skip())
-    # A holder that never releases (a killed worker) ...
-    client.lock("tidewatch:poll:lock-test-dead", timeout=1).acquire()
+    key = "tidewatch:poll:lock-test-dead"
+    # A holder that never releases (a killed worker); its TTL outlasts any slow machine ...
+    client.lock(key, timeout=60).acquire()
     with cluster_lock(client, "lock-test-dead", timeout=10) as blocked:
         assert blocked is False
-    time.sleep(1.2)
+    # ... until it runs out (made to run out now, rather than slept through).
+    client.pexpire(key, 1)
+    assert wait_for(lambda: not client.exists(key), 30), "the lock never expired"
     with cluster_lock(client, "lock-test-dead", timeout=10) as later:
         assert later is True
+
+
+def wait_for(predicate, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return predicate()
