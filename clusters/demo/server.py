@@ -1454,9 +1454,7 @@ class DemoCluster:
         if server is None:
             return
         with self._faults_lock:
-            for fault in self._faults:
-                if fault.hold is not None:
-                    fault.hold.set()  # a held request must not outlive the server
+            self._release_held()
         self.store.close()
         server.shutdown()
         server.server_close()
@@ -1602,7 +1600,13 @@ class DemoCluster:
 
     def clear_faults(self) -> None:
         with self._faults_lock:
+            self._release_held()
             self._faults.clear()
+
+    def _release_held(self) -> None:
+        for fault in self._faults:
+            if fault.hold is not None:
+                fault.hold.set()  # a held request must not outlive its fault
 
     def _take_fault(self, target: str) -> Fault | None:
         with self._faults_lock:

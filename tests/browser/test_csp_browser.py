@@ -81,7 +81,7 @@ def test_the_overview_refreshes_under_the_policy(watched, live_server, polled, d
     watched.wait_for_function(
         """() => document.querySelector('tr[data-namespace="portfolio"]')
                  ?.dataset.status === 'Degraded'""",
-        timeout=10_000,
+        timeout=60_000,
     )
     assert watched.evaluate("window.__marker") == "same page"
     assert csp_errors(watched) == []
