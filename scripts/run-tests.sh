@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Start the services the suite needs (redis-server, PostgreSQL) on private ports and temp dirs,
-# run the whole suite on SQLite and again on PostgreSQL, and stop the services on exit.
+# Start the services the suite needs (redis-server, PostgreSQL, and a real kube-apiserver when
+# ../shared/realapi is beside the clone) on private ports and temp dirs, run the whole suite on
+# SQLite and again on PostgreSQL, and stop the services on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
@@ -8,6 +9,7 @@ work=$(mktemp -d /tmp/tidewatch-test.XXXXXX)
 chmod 755 "$work"
 pids=()
 cleanup() {
+  [ -n "${realapi_dir:-}" ] && bash "$realapi_home/down.sh" "$realapi_dir" >/dev/null 2>&1 || true
   [ -n "${pg_dir:-}" ] && run_pg "$pg_bin/pg_ctl" -D "$pg_dir" -m immediate stop >/dev/null 2>&1 || true
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   rm -rf "$work"
@@ -35,6 +37,35 @@ run_pg "$pg_bin/pg_ctl" -D "$pg_dir" -l "$pg_dir/log" -w \
 run_pg "$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U tidewatch tidewatch
 
 for _ in $(seq 50); do $BIN/python -c "import redis,os; redis.Redis.from_url(os.environ['REDIS_URL']).ping()" 2>/dev/null && break; sleep 0.1; done
+
+# --- a real kube-apiserver for the conformance tier (tests/conformance), when ../shared/realapi
+# is beside the clone (CI) and the selected tests include the tier (~20-40 s to start) --------
+realapi_home=${TIDEWATCH_REALAPI_HOME:-../shared/realapi}
+wants_conformance() {
+  local arg found_path=0
+  for arg in "$@"; do
+    case "$arg" in -*) continue ;; esac
+    local path=${arg%%::*}
+    [ -e "$path" ] || continue
+    found_path=1
+    path=$(realpath "$path")
+    case "$path/" in "$PWD/tests/conformance/"*) return 0 ;; esac
+    case "$PWD/tests/conformance/" in "$path/"*) return 0 ;; esac
+  done
+  [ "$found_path" -eq 0 ]  # no path given: the whole suite
+}
+if [ -f "$realapi_home/up.sh" ] && [ -z "${TIDEWATCH_REALAPI_DIR:-}" ] && wants_conformance "$@"; then
+  realapi_dir="$work/realapi"
+  started=$SECONDS
+  if bash "$realapi_home/up.sh" "$realapi_dir" >"$work/realapi.log" 2>&1; then
+    export TIDEWATCH_REALAPI_DIR="$realapi_dir"
+    echo "== real kube-apiserver up in $((SECONDS - started)) s ($(tail -1 "$work/realapi.log"))"
+  else
+    # The tier then fails (TIDEWATCH_REQUIRE_SERVICES=1) and says why; the rest still runs.
+    echo "== real kube-apiserver did not start:"; tail -20 "$work/realapi.log"
+    tail -20 "$realapi_dir/logs/"*.log 2>/dev/null || true
+  fi
+fi
 
 export TIDEWATCH_REQUIRE_SERVICES=1
 echo "== lint"

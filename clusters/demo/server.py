@@ -234,7 +234,9 @@ class Fault:
     Status a real API server would send, and 200 means "answer normally" (useful with ``delay``
     or ``truncate``). ``raw_body`` is sent byte for byte instead (a proxy's HTML page, JSON cut
     short with a matching Content-Length). ``hits`` counts the requests it caught, e.g. to see
-    how often a client retried.
+    how often a client retried. ``hold`` keeps the request waiting until the test sets it (at
+    most HOLD_LIMIT seconds): a poll stopped mid-list for exactly as long as a test needs, where
+    a ``delay`` would be a guess about how fast the machine is.
 
     Hostile servers, on the normal answer: ``endless_continue`` gives every page of a list a
     continue token that leads to the same page again; ``endless_list`` answers every page with
@@ -258,6 +260,11 @@ class Fault:
     drip: float = 0.0
     drip_headers: bool = False
     gzip: bool = False
+    hold: threading.Event | None = None
+
+
+# A held request gives up after this long, so a test that forgets to release it cannot hang.
+HOLD_LIMIT = 600.0
 
 
 def _renamed_copies(objects: list[dict[str, Any]], count: int, round_: int) -> list[dict[str, Any]]:
@@ -817,6 +824,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(500, internal_error(f"demo cluster: {type(exc).__name__}: {exc}"))
 
     def _apply_fault(self, fault: Fault, route: Route, path: str, query: dict[str, str]) -> None:
+        if fault.hold is not None:
+            fault.hold.wait(HOLD_LIMIT)
         if fault.delay:
             time.sleep(fault.delay)
         self._truncate = fault.truncate
@@ -1509,6 +1518,8 @@ class DemoCluster:
         server, self._server = self._server, None
         if server is None:
             return
+        with self._faults_lock:
+            self._release_held()
         self.store.close()
         server.shutdown()
         server.server_close()
@@ -1639,6 +1650,7 @@ class DemoCluster:
         drip: float = 0.0,
         drip_headers: bool = False,
         gzip: bool = False,
+        hold: threading.Event | None = None,
     ) -> Fault:
         """Answer requests whose path (query included) contains ``match``; first match wins.
 
@@ -1648,6 +1660,7 @@ class DemoCluster:
         (``truncate``). With ``body``, that JSON is sent with ``status``, e.g. a hand-made list;
         with ``raw_body``, those bytes are (``headers`` may set its Content-Type).
         ``endless_continue``, ``endless_list``, ``drip``, ``drip_headers``, ``gzip``: see Fault.
+        With ``hold``, the request waits until that event is set.
         """
         fault = Fault(
             match,
@@ -1663,6 +1676,7 @@ class DemoCluster:
             drip=drip,
             drip_headers=drip_headers,
             gzip=gzip,
+            hold=hold,
         )
         with self._faults_lock:
             self._faults.append(fault)
@@ -1670,7 +1684,13 @@ class DemoCluster:
 
     def clear_faults(self) -> None:
         with self._faults_lock:
+            self._release_held()
             self._faults.clear()
+
+    def _release_held(self) -> None:
+        for fault in self._faults:
+            if fault.hold is not None:
+                fault.hold.set()  # a held request must not outlive its fault
 
     def _take_fault(self, target: str) -> Fault | None:
         with self._faults_lock:

@@ -111,7 +111,7 @@ def test_live_refresh_and_live_search_swap_in_hostile_text_inert(
     watched.wait_for_function(
         """() => document.querySelector('tr[data-namespace="portfolio"]')
                  ?.dataset.status === 'Degraded'""",
-        timeout=10_000,
+        timeout=60_000,
     )
     assert watched.evaluate("window.__marker") == "same page", "updated in place"
     assert "swapped <img src=x" in watched.locator("#overview").inner_text()
@@ -119,9 +119,9 @@ def test_live_refresh_and_live_search_swap_in_hostile_text_inert(
 
     watched.goto(live_server.url + "/search")
     watched.fill("input[name=q]", ALERT_IMG)
-    watched.wait_for_url("**/search?*q=*", timeout=10_000)
+    watched.wait_for_url("**/search?*q=*", timeout=60_000)
     watched.wait_for_function(
         "() => document.querySelector('#results')?.innerText.includes('hostile')",
-        timeout=10_000,
+        timeout=60_000,
     )
     assert_inert(watched, "live search")

@@ -66,7 +66,7 @@ def test_the_page_refreshes_in_place_and_keeps_open_details(page, live_server, p
 
     page.wait_for_function(
         "() => document.querySelector('[data-object]')?.dataset.status === 'Healthy'",
-        timeout=10_000,
+        timeout=60_000,
     )
     assert page.evaluate("window.__marker") == "same page", "updated in place, no reload"
     assert page.locator('details[data-key="cond-Released"]').get_attribute("open") is not None

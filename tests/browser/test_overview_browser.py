@@ -59,7 +59,7 @@ def test_a_change_in_the_cluster_appears_without_reload(page, live_server, polle
     page.wait_for_function(
         """() => document.querySelector('tr[data-namespace="portfolio"]')
                  ?.dataset.status === 'Degraded'""",
-        timeout=10_000,
+        timeout=60_000,
     )
     assert page.evaluate("window.__marker") == "same page", "updated in place, no reload"
     assert (

@@ -42,12 +42,12 @@ def worker(clusters_file, transactional_db):
     yield process
     process.terminate()
     try:
-        process.wait(timeout=20)
+        process.wait(timeout=120)
     except subprocess.TimeoutExpired:
         process.kill()
 
 
-def wait_for(predicate, timeout: float = 60.0) -> bool:
+def wait_for(predicate, timeout: float = 120.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():

@@ -161,4 +161,4 @@ def test_the_demo_command_serves_https_with_tls(tmp_path):
             api.close()
     finally:
         process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=10) == 0
+        assert process.wait(timeout=120) == 0

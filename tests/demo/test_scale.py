@@ -245,4 +245,4 @@ def test_the_cli_serves_a_scaled_platform(tmp_path: Path) -> None:
         api.close()
     finally:
         process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=10) == 0
+        assert process.wait(timeout=120) == 0

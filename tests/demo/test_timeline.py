@@ -432,7 +432,12 @@ def test_events_it_wrote_expire_after_an_hour(fresh_cluster: DemoCluster, api: A
 # --- the thread ----------------------------------------------------------------------------------
 
 
-def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
+# "Promptly" is measured against the step interval, not the machine: a loaded 2-core machine may
+# take a while to schedule the thread, but never as long as the hour a step waits.
+PROMPT = 30.0
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 120.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -451,7 +456,7 @@ def test_the_thread_steps_on_its_own_and_stops_promptly(fresh_cluster: DemoClust
 
     started = time.monotonic()
     tl.stop()
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < PROMPT
     assert not tl.running
     position = tl.position
     time.sleep(0.1)
@@ -464,7 +469,7 @@ def test_a_long_step_interval_does_not_delay_stop(fresh_cluster: DemoCluster) ->
     tl.start()
     started = time.monotonic()
     tl.stop()
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < PROMPT
     assert tl.position == 0  # the first step waits a whole interval: the scenario shows first
     tl.start()  # restartable
     tl.stop()

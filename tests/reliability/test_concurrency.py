@@ -1,9 +1,12 @@
 """Concurrency with real processes: two Celery workers (`--pool solo`) and beat, against one demo
 cluster, sharing a real redis-server (broker and poll lock) and the test database.
 
-- two workers + beat for ~20 s while the demo changes status between cycles: no duplicate rows,
-  exactly one transition per real change, and the per-cluster lock holds (PollRun rows of one
-  cluster never overlap in time);
+- two workers + beat while the demo changes status between cycles: no duplicate rows, exactly
+  one transition per change that a poll saw, and the per-cluster lock holds (PollRun rows of one
+  cluster never overlap in time). A poller sees only the states present when it lists: a change
+  made and undone before a poll completes is legitimately never seen. So each change waits until
+  a poll that started after it has finished *successfully* (a poll that failed, e.g. on SQLite's
+  "database is locked", saw nothing) before the next one; nothing waits on a fixed sleep;
 - a worker SIGKILLed mid-poll: the store stays consistent, the lock blocks other workers until
   it expires (TIDEWATCH_LOCK_TIMEOUT, small here), then polling resumes and the hidden change
   lands once.
@@ -16,8 +19,10 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import signal
 import subprocess
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -51,6 +56,10 @@ from tests.services import PYTHON, redis_url_or_skip, subprocess_env
 pytestmark = pytest.mark.services
 
 CLAIM = "tidewatch:reliability:claimed"
+# Bounds for "this must happen", generous for a loaded 2-core machine: reaching one is a
+# failure, never the way a test passes, so they cost nothing when things work.
+STARTUP = 120.0  # a Celery process starting or stopping
+POLLED = 120.0  # a poll (with Celery's retries and beat's next tick) finishing
 NAME = "conc"
 LOCK_KEY = f"tidewatch:poll:{NAME}"
 
@@ -138,7 +147,7 @@ class Processes:
             parts.append(f"--- {name}\n" + "\n".join(notable[:40]) + f"\n...\n{text[-2000:]}")
         return "\n".join(parts)
 
-    def wait_ready(self, name: str, timeout: float = 30) -> None:
+    def wait_ready(self, name: str, timeout: float = STARTUP) -> None:
         if not wait_for(lambda: " ready." in self.log(name), timeout):
             pytest.fail(f"{name} did not start:\n{self.logs()}")
 
@@ -147,7 +156,7 @@ class Processes:
         if process.poll() is None:
             process.send_signal(sig)
         try:
-            process.wait(timeout=20)
+            process.wait(timeout=STARTUP)  # a warm shutdown first finishes the running poll
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=5)
@@ -207,6 +216,12 @@ def finished_since(at: datetime) -> bool:
     return PollRun.objects.filter(started_at__gt=at, finished_at__isnull=False).exists()
 
 
+def succeeded_since(at: datetime) -> bool:
+    """A poll that started after ``at`` listed and stored everything: it saw the cluster as it
+    was at ``at`` or later. A failed one (a locked SQLite database, retried by Celery) did not."""
+    return PollRun.objects.filter(started_at__gt=at, finished_at__isnull=False, ok=True).exists()
+
+
 def assert_no_duplicates() -> None:
     for model, fields in (
         (GitOpsObject, ("cluster", "group", "kind", "namespace", "name")),
@@ -262,8 +277,6 @@ HEALTHY_AGAIN = {
 
 
 def test_two_workers_and_beat_poll_without_duplicates_or_lost_transitions(processes, broker, demo):
-    # Every poll takes over a second, so two poll tasks that arrive together contend for the lock.
-    demo.set_fault("/applications?", delay=1.0)
     sync_clusters()
     for name in ("worker1", "worker2"):
         processes.worker(name)
@@ -271,19 +284,35 @@ def test_two_workers_and_beat_poll_without_duplicates_or_lost_transitions(proces
     started = time.monotonic()
     for name in ("worker1", "worker2"):
         processes.wait_ready(name)
-    if not wait_for(lambda: PollRun.objects.filter(finished_at__isnull=False).exists(), 30):
+    if not wait_for(lambda: PollRun.objects.filter(ok=True).exists(), POLLED):
         pytest.fail(f"no poll finished:\n{processes.logs()}")
 
-    # Cycles: change the cluster, queue two polls at once (on top of beat's), wait until a poll
-    # that started after the change has finished. Every change must give exactly one transition.
+    # The lock, deterministically: one poll held mid-list (it holds the cluster's lock), then
+    # another poll task, which the other worker takes (the busy one reserves nothing more:
+    # prefetch 1 with late acks) and must skip.
+    release = threading.Event()
+    held = demo.set_fault("/applications?", hold=release, once=True)
+    try:
+        send_poll(broker)
+        assert wait_for(lambda: held.hits == 1, POLLED), processes.logs()
+        skipped = locked_count(processes)
+        send_poll(broker)
+        if not wait_for(lambda: locked_count(processes) > skipped, POLLED):
+            pytest.fail(f"the second poll did not find the cluster locked:\n{processes.logs()}")
+    finally:
+        release.set()
+
+    # Cycles: change the cluster, queue two polls at once (on top of beat's, and each poll takes
+    # over a second so they contend for the lock), then wait until a poll that started after
+    # the change has succeeded: only then has the state certainly been seen.
+    demo.set_fault("/applications?", delay=1.0)
     expected: dict[tuple[str, str, str], list[tuple[str, str]]] = {
         APPLICATION.key: [],
         KUSTOMIZATION.key: [],
     }
     current = {APPLICATION.key: "Healthy", KUSTOMIZATION.key: "Healthy"}
-    cycles = 0
-    while cycles < 8 or time.monotonic() - started < 15:
-        for probe in (APPLICATION, KUSTOMIZATION) if cycles % 2 == 0 else (APPLICATION,):
+    for cycle in range(CYCLES):
+        for probe in (APPLICATION, KUSTOMIZATION) if cycle % 2 == 0 else (APPLICATION,):
             to = "Degraded" if current[probe.key] == "Healthy" else "Healthy"
             if to == "Healthy":
                 status = HEALTHY_AGAIN[probe.key]
@@ -295,17 +324,12 @@ def test_two_workers_and_beat_poll_without_duplicates_or_lost_transitions(proces
         changed_at = timezone.now()
         send_poll(broker)
         send_poll(broker)
-        if not wait_for(lambda at=changed_at: finished_since(at), 30):
+        if not wait_for(lambda at=changed_at: succeeded_since(at), POLLED):
             runs = list(PollRun.objects.values_list("id", "started_at", "finished_at", "error"))
-            pytest.fail(f"no poll after cycle {cycles} ({changed_at}): {runs}\n{processes.logs()}")
-        cycles += 1
-        if time.monotonic() - started > 25:
-            break
+            pytest.fail(f"no poll after cycle {cycle} ({changed_at}): {runs}\n{processes.logs()}")
 
+    # A warm shutdown lets a running poll finish; polls still queued are simply not run.
     processes.stop("beat")
-    # Let queued polls drain, then stop the workers.
-    wait_for(lambda: not PollRun.objects.filter(finished_at__isnull=True).exists(), 10)
-    time.sleep(1.5)
     processes.stop("worker1")
     processes.stop("worker2")
     elapsed = time.monotonic() - started
@@ -330,46 +354,66 @@ def test_two_workers_and_beat_poll_without_duplicates_or_lost_transitions(proces
     )
     assert set(appearances.values()) == {1}, "an object appeared twice"
     worked = [n for n in ("worker1", "worker2") if "poll_cluster" in processes.log(n)]
-    locked = sum(processes.log(n).count("'locked'") for n in ("worker1", "worker2"))
     assert len(worked) == 2, "both workers took poll tasks"
-    assert locked >= 1, "two polls at once: one of them must have found the cluster locked"
+    locked = locked_count(processes)
     changes = sum(len(v) for v in expected.values())
     report(
-        f"{cycles} cycles, {changes} changes, {len(runs)} polls in {elapsed:.0f} s by "
+        f"{CYCLES} cycles, {changes} changes, {len(runs)} polls in {elapsed:.0f} s by "
         f"{len(worked)} workers; {locked} poll tasks found the cluster locked and skipped; "
         f"{retried} polls failed on a locked {connection.vendor} database and were retried",
         processes,
     )
 
 
+CYCLES = 8
+
+
+def locked_count(processes: Processes) -> int:
+    """Poll tasks that found the cluster locked and skipped it (the task's return value)."""
+    return sum(processes.log(n).count("'locked'") for n in ("worker1", "worker2"))
+
+
 def test_a_worker_killed_mid_poll_leaves_the_store_consistent_and_the_lock_expires(
     processes, broker, demo
 ):
-    processes.env["TIDEWATCH_LOCK_TIMEOUT"] = "8"
+    # Long enough that the other worker certainly tries while the lock lives (it is idle and
+    # ready when the poll is held), short enough to wait out.
+    processes.env["TIDEWATCH_LOCK_TIMEOUT"] = "20"
     sync_clusters()
     lock = redis.Redis.from_url(broker)
-    processes.worker("worker1")
-    processes.wait_ready("worker1")
+    for name in ("worker1", "worker2"):
+        processes.worker(name)
+    for name in ("worker1", "worker2"):
+        processes.wait_ready(name)
     send_poll(broker)
-    if not wait_for(lambda: PollRun.objects.filter(finished_at__isnull=False).exists(), 20):
+    if not wait_for(lambda: PollRun.objects.filter(ok=True).exists(), POLLED):
         pytest.fail(f"no first poll:\n{processes.logs()}")
     before = stored()
     assert before == served(demo)
     mark = StatusTransition.objects.order_by("-id").first().id
 
-    # The next poll hangs on the Application list; the cluster changes meanwhile.
-    fault = demo.set_fault("/applications?", delay=30, once=True)
-    APPLICATION.flip(demo)
-    send_poll(broker)
-    assert wait_for(lambda: fault.hits == 1, 20), processes.logs()
-    (hung,) = PollRun.objects.filter(finished_at__isnull=True)
-    assert lock.exists(LOCK_KEY)
+    # The next poll is held on the Application list; the cluster changes meanwhile.
+    release = threading.Event()
+    fault = demo.set_fault("/applications?", hold=release, once=True)
+    try:
+        APPLICATION.flip(demo)
+        send_poll(broker)
+        assert wait_for(lambda: fault.hits == 1, POLLED), processes.logs()
+        (hung,) = PollRun.objects.filter(finished_at__isnull=True)
+        assert lock.exists(LOCK_KEY)
+        busy = next(n for n in ("worker1", "worker2") if running_task(processes.log(n)))
+        idle = "worker2" if busy == "worker1" else "worker1"
+        polls = PollRun.objects.count()
 
-    processes.worker("worker2")  # idle, ready to take over
-    processes.wait_ready("worker2")
-    processes.stop("worker1", signal.SIGKILL)
-    killed_at = time.monotonic()
-    ttl = lock.pttl(LOCK_KEY) / 1000
+        # While the poll's lock lives, the other worker skips the cluster.
+        send_poll(broker)
+        assert wait_for(lambda: "'locked'" in processes.log(idle), POLLED), processes.logs()
+        assert PollRun.objects.count() == polls, "polled while the lock was held"
+        processes.stop(busy, signal.SIGKILL)
+        killed_at = time.monotonic()
+        ttl = lock.pttl(LOCK_KEY) / 1000
+    finally:
+        release.set()  # the killed worker's request: nobody reads the answer
 
     # The store is as the last finished poll left it.
     assert stored() == before
@@ -377,18 +421,12 @@ def test_a_worker_killed_mid_poll_leaves_the_store_consistent_and_the_lock_expir
     assert not StatusTransition.objects.filter(id__gt=mark).exists()
     assert not KindState.objects.filter(state=KindState.ERROR).exists()
 
-    # While the dead worker's lock lives, the other worker skips the cluster.
-    if ttl > 2:
-        send_poll(broker)
-        assert wait_for(lambda: "'locked'" in processes.log("worker2"), ttl), processes.logs()
-        assert PollRun.objects.count() == 2, "polled while the lock was held"
-
     # Then the lock expires on its own and polling resumes.
-    assert wait_for(lambda: not lock.exists(LOCK_KEY), 15), "the lock never expired"
+    assert wait_for(lambda: not lock.exists(LOCK_KEY), 20 + POLLED), "the lock never expired"
     expired_after = time.monotonic() - killed_at
     resumed_at = timezone.now()
     send_poll(broker)
-    assert wait_for(lambda: finished_since(resumed_at), 20), processes.logs()
+    assert wait_for(lambda: succeeded_since(resumed_at), POLLED), processes.logs()
 
     last = PollRun.objects.filter(finished_at__isnull=False).latest("started_at")
     assert last.ok, (last.error, last.errors)
@@ -407,6 +445,13 @@ def test_a_worker_killed_mid_poll_leaves_the_store_consistent_and_the_lock_expir
         f"the killed PollRun {hung.id} keeps finished_at=None"
     )
     assert Cluster.objects.get(name=NAME).last_success_at is not None
+
+
+def running_task(log: str) -> bool:
+    """Whether a worker's log shows a task received and not yet ended."""
+    received = set(re.findall(r"Task [\w.]+\[([-\w]+)\] received", log))
+    ended = set(re.findall(r"Task [\w.]+\[([-\w]+)\] (?:succeeded|failed|retry)", log))
+    return bool(received - ended)
 
 
 def report(line: str, processes: Processes | None = None) -> None:
