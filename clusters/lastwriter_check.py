@@ -16,7 +16,7 @@ from kubernetes import client as k8s
 from clusters.kube import DEFAULT_LIMITS, KubeError, Limits, get_json
 from clusters.models import Cluster, LastWriter, Violation
 from clusters.ownership import last_writers
-from clusters.store import parse_time
+from clusters.store.objects import parse_time
 
 log = logging.getLogger(__name__)
 

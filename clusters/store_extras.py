@@ -14,7 +14,7 @@ from django.db import models, transaction
 
 from clusters.collect.snapshot import ERROR, KindResult
 from clusters.models import Cluster, Event, KindState, Monitor, Workload
-from clusters.store import mark_kind_failed, parse_time, set_kind_ok
+from clusters.store.objects import mark_kind_failed, parse_time, set_kind_ok
 
 
 def store_workloads(cluster: Cluster, results: Sequence[KindResult], now: datetime) -> None:

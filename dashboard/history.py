@@ -22,7 +22,7 @@ from django.utils.safestring import SafeString
 
 from dashboard.templatetags.tidewatch import STATUS_STYLE
 
-# The values clusters/store.py writes for presence transitions.
+# The values clusters/store/objects.py writes for presence transitions.
 PRESENT = "Present"
 DELETED = "Deleted"
 STATUS_FIELD = "status"

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from clusters import store
+from clusters.store import objects as store
 from dashboard.history import (
     DELETED,
     GONE,
