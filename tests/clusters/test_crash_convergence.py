@@ -13,7 +13,7 @@ import pytest
 from clusters import poll
 from clusters.models import Cluster, GitOpsObject, NamespaceRollup
 from clusters.poll import poll_cluster
-from clusters.rollups import rebuild_rollups
+from clusters.store.rollups import rebuild_rollups
 
 pytestmark = pytest.mark.django_db
 
