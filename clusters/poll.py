@@ -34,9 +34,9 @@ from clusters.models import (
     PollRun,
     Workload,
 )
-from clusters.ownership_store import refresh_ownership
 from clusters.registry import spec_of
 from clusters.store.objects import mark_cluster_unreachable, store_kind, store_namespaces
+from clusters.store.ownership import refresh_ownership
 from clusters.store.rollups import rebuild_rollups
 from clusters.store.supporting import store_events, store_monitors, store_workloads
 

@@ -23,8 +23,8 @@ from clusters.models import (
     NamespaceRollup,
     ObjectTarget,
 )
-from clusters.ownership_store import namespace_ownership
 from clusters.status.vocabulary import STATUS_ORDER, Status, Sync, worst_sync
+from clusters.store.ownership import namespace_ownership
 
 
 @dataclass
