@@ -20,9 +20,9 @@ from django.db.models import Count, Max
 from django.utils import timezone
 from kubernetes.client import ApiClient
 
+from clusters.collect.lastwriter import check_last_writers
 from clusters.collect.snapshot import NOT_INSTALLED, OK, KindResult, Snapshot, collect_cluster
 from clusters.kube import KubeError, Limits, build_api_client
-from clusters.lastwriter_check import check_last_writers
 from clusters.logcontext import bind_poll, poll_logging
 from clusters.models import (
     Cluster,
