@@ -40,6 +40,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from clusters.demo.fields import record_write, status_writer, with_all_managed_fields
 from clusters.demo.scenario import (
     ARGOCD_NAMESPACE,
     IRONBANK,
@@ -162,6 +163,7 @@ def build_scaled_platform(n: int, *, seed: int = 0, now: datetime | None = None)
 
     gitops = flux + argo
     _assign_states(clock, rng, gitops, n)
+    gitops = with_all_managed_fields(gitops)
 
     objects: list[Obj] = [
         namespace("flux-system", clock.ago(days=400), {"app.kubernetes.io/part-of": "flux"}),
@@ -200,8 +202,27 @@ def mutate(
         target = rng.choice((DEGRADED, PROGRESSING)) if current == HEALTHY else HEALTHY
         new = copy.deepcopy(obj)
         _set_state(clock, new, target)
+        _record_status_write(obj, new, clock.ago())
         changed.append(new)
     return changed
+
+
+def _record_status_write(old: Obj, new: Obj, at: str) -> None:
+    # The controller's status write moves its managedFields entry, as the API server records it.
+    writer = status_writer(new)
+    if writer is None:
+        return
+    manager, subresource = writer
+    entries = record_write(
+        old,
+        new,
+        manager,
+        at,
+        subresource="status" if subresource else None,
+        status_subresource=subresource,
+    )
+    if entries is not None:
+        new["metadata"]["managedFields"] = entries
 
 
 def state_of(obj: Obj) -> str:

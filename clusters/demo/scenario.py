@@ -41,6 +41,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from clusters.demo.fields import with_all_managed_fields
+
 Obj = dict[str, Any]
 
 FLUX_NAMESPACES = ("flux-system", "bigbang", "istio-system", "monitoring", "gitlab", "cert-manager")
@@ -2655,7 +2657,7 @@ def build_platform(now: datetime | None = None) -> list[dict[str, Any]]:
     objects.extend(_contested_objects(clock))
     objects.extend(_monitors())
     objects.extend(_events(clock, objects))
-    return objects
+    return with_all_managed_fields(objects)
 
 
 def _monitors() -> list[Obj]:

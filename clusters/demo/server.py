@@ -8,8 +8,10 @@ server (``shared/reference/apiserver/*.json``) because client code branches on `
 ``code``, and a 404 for an API group that is not installed is the plain-text page, not a Status.
 
 ``metadata.managedFields`` is stored and served as written (``DemoCluster.apply`` keeps it exactly;
-an HTTP write without it keeps the stored entries, as the field manager does). The demo never
-records field managers itself: an object nobody gave managedFields has none.
+an HTTP write without it keeps the stored entries, as the field manager does). An HTTP update or
+patch of a Flux or Argo CD object that has entries is recorded as the API server records it (the
+writer's entry, ``subresource: status`` for status writes, ``clusters.demo.fields.record_write``);
+otherwise the demo records no field managers itself: an object nobody gave managedFields has none.
 
 ``DemoCluster.set_fault`` makes chosen requests fail (any status with its real Status body,
 Retry-After, delays, truncated bodies) or misbehave as a hostile server would (a continue token
@@ -48,6 +50,7 @@ import yaml
 
 from clusters.demo.crds import find_crd, prune, validator
 from clusters.demo.discovery import KUBERNETES_VERSION, Discovery, Resource
+from clusters.demo.fields import is_gitops, record_write
 from clusters.demo.store import (
     DEFAULT_HISTORY,
     AlreadyExistsError,
@@ -58,6 +61,7 @@ from clusters.demo.store import (
     Store,
     WatchEvent,
     deep_copy,
+    timestamp,
 )
 
 DEMO_USER = "system:serviceaccount:tidewatch:tidewatch-reader"
@@ -455,6 +459,37 @@ def carry_managed_fields(old: dict[str, Any] | None, new: dict[str, Any]) -> dic
     elif not given:
         meta["managedFields"] = stored
     return {**new, "metadata": meta}
+
+
+def record_managed_fields(
+    old: dict[str, Any],
+    new: dict[str, Any],
+    manager: str,
+    operation: str,
+    subresource: str | None,
+    status_subresource: bool,
+) -> dict[str, Any]:
+    """``new`` with ``manager``'s write recorded in managedFields, on a Flux or Argo CD object.
+
+    As the field manager does when the request leaves managedFields alone (absent, or as read):
+    the writer's entry (``subresource: status`` for a status write) gets the fields it changed
+    and the time. Built-ins, objects without managedFields and requests that set managedFields
+    themselves keep what ``carry_managed_fields`` gives them.
+    """
+    given = (new.get("metadata") or {}).get("managedFields")
+    stored = (old.get("metadata") or {}).get("managedFields")
+    if not stored or not is_gitops(old) or (given and given != stored):
+        return new
+    entries = record_write(
+        old,
+        new,
+        manager,
+        timestamp(),
+        subresource=subresource,
+        status_subresource=status_subresource,
+        operation=operation,
+    )
+    return {**new, "metadata": {**(new.get("metadata") or {}), "managedFields": entries}}
 
 
 # --- patches -------------------------------------------------------------------------------------
@@ -1127,11 +1162,18 @@ class _Handler(BaseHTTPRequestHandler):
             )
         return self._write(route, lambda old: obj, expect)
 
+    def _field_manager(self) -> str:
+        # As the API server names a writer: ?fieldManager=, else the User-Agent's product token.
+        query = dict(parse_qsl(urlsplit(self.path).query))
+        agent = (self.headers.get("User-Agent") or "").split("/")[0]
+        return query.get("fieldManager") or agent[:128] or "unknown"
+
     def _write(
         self,
         route: Route,
         change: Callable[[dict[str, Any]], dict[str, Any]],
         expect_rv: str | None = None,
+        operation: str = "Update",
     ) -> dict[str, Any]:
         """Read-modify-write honouring the status subresource split and admission."""
         cluster = self.server.cluster
@@ -1139,6 +1181,7 @@ class _Handler(BaseHTTPRequestHandler):
         assert res is not None and route.name is not None
         key = (res.group, res.kind, route.namespace or "", route.name)
         status_only = route.subresource == "status"
+        manager = self._field_manager()
 
         def apply(old: dict[str, Any]) -> dict[str, Any]:
             new = change(old)
@@ -1154,6 +1197,9 @@ class _Handler(BaseHTTPRequestHandler):
                     new = {k: v for k, v in new.items() if k != "status"}
                     if "status" in old:
                         new["status"] = old["status"]
+            new = record_managed_fields(
+                old, new, manager, operation, route.subresource, res.status_subresource
+            )
             return cluster._admit(res, carry_managed_fields(old, new))
 
         try:
@@ -1240,7 +1286,7 @@ class _Handler(BaseHTTPRequestHandler):
             applied = self._check_body(route, applied)
             applied["metadata"]["name"] = route.name
             return 201, self._create(route, applied)
-        return 200, self._write(route, lambda old: merge_patch(old, applied))
+        return 200, self._write(route, lambda old: merge_patch(old, applied), operation="Apply")
 
     def _delete(self, route: Route) -> dict[str, Any]:
         cluster = self.server.cluster

@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from clusters.demo.fields import creator, record_write, status_writer
 from clusters.demo.scenario import (
     SOURCE_CONTROLLER,
     Clock,
@@ -60,7 +61,7 @@ from clusters.demo.scenario import (
     sha256,
     workload,
 )
-from clusters.demo.server import DemoCluster
+from clusters.demo.server import DemoCluster, merge_patch
 
 logger = logging.getLogger(__name__)
 
@@ -303,15 +304,36 @@ class _World:
         patch.pop("metadata", None)  # server-owned here; spec changes go through change_spec
         if not patch:
             return old
+        writer = status_writer(old)
+        if writer is not None:
+            # The controller's write, recorded in its managedFields entry as the API server would.
+            manager, through_status = writer
+            self._record(patch, old, merge_patch(old, patch), manager, "Update", through_status)
         meta = old["metadata"]
         return self.cluster.patch(gk[0], gk[1], meta.get("namespace"), meta["name"], patch)
 
     def change_spec(self, gk: GroupKind, obj: Obj, spec_patch: Obj) -> Obj:
         """A user/Big Bang edit: the API server bumps metadata.generation."""
         meta = obj["metadata"]
-        return self.cluster.patch(
-            gk[0], gk[1], meta.get("namespace"), meta["name"], {"spec": spec_patch}
+        patch: Obj = {"spec": spec_patch}
+        manager, operation = creator(obj)
+        self._record(patch, obj, merge_patch(obj, patch), manager, operation, False)
+        return self.cluster.patch(gk[0], gk[1], meta.get("namespace"), meta["name"], patch)
+
+    def _record(
+        self, patch: Obj, old: Obj, new: Obj, manager: str, operation: str, through_status: bool
+    ) -> None:
+        entries = record_write(
+            old,
+            new,
+            manager,
+            self.ts,
+            subresource="status" if through_status else None,
+            status_subresource=through_status,
+            operation=operation,
         )
+        if entries is not None:
+            patch["metadata"] = {"managedFields": entries}
 
     def emit(
         self,
