@@ -7,7 +7,8 @@ Status follows kstatus' order of evidence, first match wins:
    status untouched, so a suspended object can still say Ready=True; its message is kept.
 3. ``metadata.generation != status.observedGeneration`` (both present) -> Progressing
    "LatestGenerationNotObserved": whatever the conditions say describes an older spec, so the
-   object is never Healthy here.
+   object is never Healthy here — unless Ready's own observedGeneration is the current
+   generation (kustomize-controller leaves status.observedGeneration at -1 when it fails early).
 4. ``Stalled=True`` -> Degraded (the controller gave up).
 5. ``Reconciling=True`` -> Progressing, except reason ``ProgressingWithRetry`` together with
    ``Ready=False``: that is failing-and-retrying, Degraded with Ready's reason and message.
@@ -215,6 +216,14 @@ def _generation_not_observed(obj: Node, kind: str, ready: Condition | None) -> V
     observed = obj.get("status", "observedGeneration").integer()
     if generation is None or observed is None or generation == observed:
         return None
+    # kstatus reads each condition's own observedGeneration: a Ready written for this very
+    # generation is current even when status.observedGeneration lags. kustomize-controller
+    # leaves it at -1 when a reconcile fails before applying (source not found), and the
+    # failure must show as the failure, not as "not observed yet".
+    if ready is not None:
+        ready_generation = condition_generations(obj.get("status", "conditions")).get("Ready")
+        if ready_generation == generation:
+            return None
     message = (
         f"{kind} generation {generation} is not observed by the controller yet "
         f"(status.observedGeneration is {observed})"

@@ -145,6 +145,29 @@ def test_generation_check_needs_both_numbers() -> None:
     assert normalize(obj).status is Status.HEALTHY
 
 
+@pytest.mark.parametrize(
+    ("ready_generation", "ready_status", "expected"),
+    [
+        # kustomize-controller failed before applying: status.observedGeneration stays -1, but
+        # Ready was written for generation 1, so the failure is current (the real API server
+        # always sets metadata.generation, unlike a sample written by hand).
+        (1, "False", Status.DEGRADED),
+        (1, "True", Status.HEALTHY),
+        # Ready describes an older generation: not observed yet, whatever it says.
+        (0, "True", Status.PROGRESSING),
+        (None, "False", Status.PROGRESSING),
+    ],
+)
+def test_readys_own_observed_generation_decides_when_status_lags(
+    ready_generation: int | None, ready_status: str, expected: Status
+) -> None:
+    ready = cond("Ready", ready_status, "ArtifactFailed", 'GitRepository "podinfo" not found')
+    if ready_generation is not None:
+        ready["observedGeneration"] = ready_generation
+    record = normalize(kustomization({"observedGeneration": -1, "conditions": [ready]}))
+    assert record.status is expected
+
+
 def test_being_deleted_is_terminating_even_when_suspended() -> None:
     record = normalize(load_fixture("kustomization-terminating.yaml"))
     assert (record.status, record.reason) == (Status.PROGRESSING, "Terminating")
