@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ from clusters.collect.watch import (
     watch_timeout_for,
 )
 from clusters.demo.server import DemoCluster, status_body
-from clusters.kube import ClusterSpec, KubeError, build_api_client
+from clusters.kube import DEFAULT_LIMITS, ClusterSpec, KubeError, build_api_client
 
 KUSTOMIZATION = next(spec for spec in FLUX_KINDS if spec.kind == "Kustomization")
 WAIT = 30.0  # generous: a loaded 2-core machine must never fail these on time
@@ -425,6 +426,36 @@ def test_a_consistent_list_pages_through_continue_tokens(
     assert recorder.synced[0].keys == set(demo_state(demo))
     assert recorder.synced[0].resource_version == str(demo.resource_version)
     running.finish()
+
+
+def test_a_watch_cache_list_over_the_response_cap_is_listed_again_paged(
+    demo: DemoCluster,
+    kind_and_api: tuple[Any, ServedKind],
+    start: Callable[..., tuple[Recorder, Running]],
+) -> None:
+    """resourceVersion=0 is served from the watch cache, which ignores limit (as the real
+    kube-apiserver does, tests/conformance/test_watch.py): a big kind comes as one body. Over
+    the response cap, the first list pages from etcd instead of failing the kind."""
+    api, kind = kind_and_api
+    method, url, headers, _, _ = api.param_serialize(
+        "GET",
+        kind.list_path(),
+        query_params=list_query(page_size=1, resource_version="0"),
+        header_params={"Accept": "application/json", "Accept-Encoding": "identity"},
+        auth_settings=["BearerToken"],
+    )
+    whole = len(api.call_api(method, url, header_params=headers).response.read())
+    assert len(demo_state(demo)) >= 4  # so that one object's page is well under half the kind
+    paged = demo.set_fault("kustomizations?limit=1&continue=", status=200)
+    recorder, running = start(
+        page_size=1, timeouts=replace(DEFAULT_LIMITS, response_bytes=whole // 2)
+    )
+    recorder.wait_for(lambda: recorder.synced, "the first list")
+    assert paged.hits == len(demo_state(demo)) - 1
+    assert [s.reason for s in recorder.synced] == [INITIAL]
+    assert recorder.synced[0].keys == set(demo_state(demo))
+    assert [e.type for e in recorder.events] == [LISTED] * len(demo_state(demo))  # none twice
+    assert running.finish().lists == 1
 
 
 def test_an_expired_continue_token_restarts_the_list_once(
