@@ -304,6 +304,9 @@ class Informer:
             if reason:
                 self._list(reason)
                 reason = ""
+                # The server answered a whole list: failures before it are no streak. (A CRD
+                # upgrade on a real server is a cut stream, a 429 and a 410 in a row, each time.)
+                failures = 0
                 continue
             try:
                 self._watch_once()

@@ -648,6 +648,29 @@ def test_repeated_watch_failures_end_the_informer_with_the_reason(
     assert caught.hits == 3
 
 
+def test_a_relist_ends_a_streak_of_watch_failures(
+    demo: DemoCluster, start: Callable[..., tuple[Recorder, Running]]
+) -> None:
+    """What a real API server does when a CRD is rewritten (an upgrade): watches fail, then a
+    410 (its watch cache was rebuilt), then may fail again. A complete list in between means the
+    server is answering: the failures before it must not count against the Informer after it."""
+    # First match wins, and a spent ``once`` fault matches no more: the watches see these in turn.
+    faults = [
+        demo.set_fault("watch=", status=500, once=True),
+        demo.set_fault("watch=", status=429, once=True),
+        demo.set_fault("watch=", status=410, once=True),
+        demo.set_fault("watch=", status=503, once=True),
+        demo.set_fault("watch=", status=500, once=True),
+    ]
+    recorder, running = start(max_failures=3)
+    recorder.wait_for(lambda: len(recorder.synced) == 2, "the relist after the 410")
+    set_ready(demo, "tenants", "False")
+    recorder.wait_for(lambda: recorder.watched(), "the change after the failures")
+    assert [f.hits for f in faults] == [1] * len(faults)
+    assert [s.reason for s in recorder.synced] == [INITIAL, EXPIRED]
+    assert running.finish().lists == 2
+
+
 # --- resume and stop ------------------------------------------------------------------------------
 
 

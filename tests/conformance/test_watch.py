@@ -19,6 +19,7 @@ moved on past the watch's start, about 2 s before ``timeoutSeconds`` ends (or ev
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -203,13 +204,15 @@ def uncached_tidewatch(uncached_kubeconfig: Path, tidewatch_rbac) -> Iterator[k8
         api.close()
 
 
-def first_watch_line(api: k8s.ApiClient, path: str, version: str) -> tuple[int, dict[str, Any]]:
+def first_watch_line(
+    api: k8s.ApiClient, path: str, version: str, seconds: int = WATCH_SECONDS
+) -> tuple[int, dict[str, Any]]:
     """HTTP status and first event of a watch from ``version``, with the Informer's query."""
     query = [
         ("watch", "true"),
         ("resourceVersion", version),
         ("allowWatchBookmarks", "true"),
-        ("timeoutSeconds", WATCH_SECONDS),
+        ("timeoutSeconds", seconds),
     ]
     method, url, headers, _, _ = api.param_serialize(
         "GET",
@@ -432,6 +435,74 @@ def test_a_running_informer_relists_when_etcd_compacts_past_its_version(
     state = running.finish()
     assert state.expired >= 1
     assert state.lists == 2
+
+
+@contextlib.contextmanager
+def crd_names_changed(admin: k8s.ApiClient, spec: KindSpec, path: str) -> Iterator[None]:
+    """Rewrite the kind's CRD (a category added to its names, as an upgrade of Flux rewrites
+    its CRDs), and put it back after; each time, wait until the kind is served again by a watch
+    cache built after the CRD settled, so no other test sees the rebuild."""
+    extensions = k8s.ApiextensionsV1Api(admin)
+    name = f"{PLURALS[spec.kind]}.{spec.group}"
+    before = extensions.read_custom_resource_definition(name).spec.names.categories
+    add = [{"op": "add", "path": "/spec/names/categories", "value": [*(before or []), "tw-test"]}]
+    restore = (
+        [{"op": "replace", "path": "/spec/names/categories", "value": before}]
+        if before
+        else [{"op": "remove", "path": "/spec/names/categories"}]
+    )
+    extensions.patch_custom_resource_definition(name, add)
+    try:
+        wait_until_rebuilt(admin, name, path)
+        yield
+    finally:
+        extensions.patch_custom_resource_definition(name, restore)
+        wait_until_rebuilt(admin, name, path)
+
+
+def wait_until_rebuilt(admin: k8s.ApiClient, crd: str, path: str) -> None:
+    """Until the CRD's accepted names match its spec (the naming controller is done) and the
+    watch cache serving the kind was built after that: its 410 for an ancient version names
+    where its history starts, ``too old resource version: 1 (<start>)``."""
+    extensions = k8s.ApiextensionsV1Api(admin)
+    pause = threading.Event()
+    for _ in range(int(WAIT / 0.2)):
+        current = extensions.read_custom_resource_definition(crd)
+        if current.status.accepted_names.categories == current.spec.names.categories:
+            status, event = first_watch_line(admin, path, "1", seconds=1)
+            message = str((event.get("object") or {}).get("message", ""))
+            start = re.search(r"too old resource version: 1 \((\d+)\)", message)
+            if status == 200 and start and int(start[1]) >= int(current.metadata.resource_version):
+                return
+        pause.wait(0.2)  # polling the server's state, bounded
+    pytest.fail(f"the watch cache of {crd} was not rebuilt within {WAIT} s")
+
+
+def test_a_crd_rewrite_rebuilds_the_watch_cache_and_the_informer_relists(
+    tidewatch_api, admin, namespaces: Namespaces, start
+) -> None:
+    """The real 410 of a server with its watch cache: a CRD update (a Flux or Argo CD upgrade)
+    rebuilds the kind's cache at the current version. Open watches end with nothing in them,
+    requests get 429 "storage is (re)initializing" for a moment, then a watch from the old
+    version is an ERROR 410 "too old resource version": the Informer relists and goes on."""
+    namespace = namespaces.create("upgrade")
+    objects = Objects(namespaces, KUSTOMIZATION, namespace)
+    name = objects.sample_name
+    objects.create(name)
+    recorder, running = start(tidewatch_api, KUSTOMIZATION, namespace)
+    wait_for_set(recorder, objects)
+    path = served(tidewatch_api, KUSTOMIZATION).list_path(namespace)
+    with crd_names_changed(admin, KUSTOMIZATION, path):
+        recorder.wait_for(lambda: recorder.synced[1:], "the relist")
+        objects.set_health(name, "False")
+        recorder.wait_for(lambda: watched(recorder), "the change after the relist")
+        assert watched(recorder) == [(MODIFIED, name, "False")]
+        wait_for_set(recorder, objects)
+        state = running.finish()
+    reasons = [s.reason for s in recorder.synced]
+    assert reasons[0] == INITIAL
+    assert set(reasons[1:]) == {EXPIRED}  # once per rebuild the Informer saw
+    assert state.expired == len(reasons) - 1
 
 
 # --- the exact queries ----------------------------------------------------------------------------
