@@ -304,6 +304,9 @@ class Informer:
             if reason:
                 self._list(reason)
                 reason = ""
+                # The server answered a whole list: failures before it are no streak. (A CRD
+                # upgrade on a real server is a cut stream, a 429 and a 410 in a row, each time.)
+                failures = 0
                 continue
             try:
                 self._watch_once()
@@ -347,16 +350,20 @@ class Informer:
 
     def _list(self, reason: str) -> None:
         """One complete list, items handed over page by page; restarts consistently once if a
-        continue token expires mid-list (410)."""
+        continue token expires mid-list (410), or if a watch-cache list is over the response
+        cap (the cache ignores ``limit`` for resourceVersion=0 and sends the whole kind)."""
         version = relist_version(self.state, reason, self.from_watch_cache)
         for attempt in (1, 2):
             try:
                 keys, list_rv = self._list_pages(version)
                 break
             except KubeError as exc:
-                if attempt == 2 or classify_failure(exc.status, exc.message) is not Action.RELIST:
+                unpaged = version == "0" and exc.reason == "TooLarge"
+                expired = classify_failure(exc.status, exc.message) is Action.RELIST
+                if attempt == 2 or not (unpaged or expired):
                     raise
-                log.warning("list %s: %s; listing again from etcd", self.path, exc.message)
+                # Nothing of a body over the cap was handed over: the paged list starts clean.
+                log.warning("list %s: %s; listing again from etcd, paged", self.path, exc.message)
                 version = None
         self.state.resource_version = list_rv
         self.state.last_list = self._resync_since = self.clock()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ from clusters.collect.watch import (
     watch_timeout_for,
 )
 from clusters.demo.server import DemoCluster, status_body
-from clusters.kube import ClusterSpec, KubeError, build_api_client
+from clusters.kube import DEFAULT_LIMITS, ClusterSpec, KubeError, build_api_client
 
 KUSTOMIZATION = next(spec for spec in FLUX_KINDS if spec.kind == "Kustomization")
 WAIT = 30.0  # generous: a loaded 2-core machine must never fail these on time
@@ -427,6 +428,36 @@ def test_a_consistent_list_pages_through_continue_tokens(
     running.finish()
 
 
+def test_a_watch_cache_list_over_the_response_cap_is_listed_again_paged(
+    demo: DemoCluster,
+    kind_and_api: tuple[Any, ServedKind],
+    start: Callable[..., tuple[Recorder, Running]],
+) -> None:
+    """resourceVersion=0 is served from the watch cache, which ignores limit (as the real
+    kube-apiserver does, tests/conformance/test_watch.py): a big kind comes as one body. Over
+    the response cap, the first list pages from etcd instead of failing the kind."""
+    api, kind = kind_and_api
+    method, url, headers, _, _ = api.param_serialize(
+        "GET",
+        kind.list_path(),
+        query_params=list_query(page_size=1, resource_version="0"),
+        header_params={"Accept": "application/json", "Accept-Encoding": "identity"},
+        auth_settings=["BearerToken"],
+    )
+    whole = len(api.call_api(method, url, header_params=headers).response.read())
+    assert len(demo_state(demo)) >= 4  # so that one object's page is well under half the kind
+    paged = demo.set_fault("kustomizations?limit=1&continue=", status=200)
+    recorder, running = start(
+        page_size=1, timeouts=replace(DEFAULT_LIMITS, response_bytes=whole // 2)
+    )
+    recorder.wait_for(lambda: recorder.synced, "the first list")
+    assert paged.hits == len(demo_state(demo)) - 1
+    assert [s.reason for s in recorder.synced] == [INITIAL]
+    assert recorder.synced[0].keys == set(demo_state(demo))
+    assert [e.type for e in recorder.events] == [LISTED] * len(demo_state(demo))  # none twice
+    assert running.finish().lists == 1
+
+
 def test_an_expired_continue_token_restarts_the_list_once(
     demo: DemoCluster, start: Callable[..., tuple[Recorder, Running]]
 ) -> None:
@@ -615,6 +646,29 @@ def test_repeated_watch_failures_end_the_informer_with_the_reason(
     assert isinstance(running.error, KubeError)
     assert running.error.status == 503
     assert caught.hits == 3
+
+
+def test_a_relist_ends_a_streak_of_watch_failures(
+    demo: DemoCluster, start: Callable[..., tuple[Recorder, Running]]
+) -> None:
+    """What a real API server does when a CRD is rewritten (an upgrade): watches fail, then a
+    410 (its watch cache was rebuilt), then may fail again. A complete list in between means the
+    server is answering: the failures before it must not count against the Informer after it."""
+    # First match wins, and a spent ``once`` fault matches no more: the watches see these in turn.
+    faults = [
+        demo.set_fault("watch=", status=500, once=True),
+        demo.set_fault("watch=", status=429, once=True),
+        demo.set_fault("watch=", status=410, once=True),
+        demo.set_fault("watch=", status=503, once=True),
+        demo.set_fault("watch=", status=500, once=True),
+    ]
+    recorder, running = start(max_failures=3)
+    recorder.wait_for(lambda: len(recorder.synced) == 2, "the relist after the 410")
+    set_ready(demo, "tenants", "False")
+    recorder.wait_for(lambda: recorder.watched(), "the change after the failures")
+    assert [f.hits for f in faults] == [1] * len(faults)
+    assert [s.reason for s in recorder.synced] == [INITIAL, EXPIRED]
+    assert running.finish().lists == 2
 
 
 # --- resume and stop ------------------------------------------------------------------------------

@@ -11,7 +11,12 @@ own and removes them, and the RBAC objects are removed at the end of the session
 
 from __future__ import annotations
 
+import json
 import os
+import socket
+import subprocess
+import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -155,14 +160,17 @@ class Namespaces:
         self.created.append(name)
         return name
 
-    def apply_sample(self, path: Path, namespace: str, **spec: Any) -> dict[str, Any]:
-        """Create a sample object in ``namespace`` (only its name, labels and annotations kept
-        from metadata: no finalizers, which no controller here would remove), then write its
-        status through the status subresource, as a controller does."""
+    def apply_sample(
+        self, path: Path, namespace: str, name: str = "", **spec: Any
+    ) -> dict[str, Any]:
+        """Create a sample object in ``namespace`` (named ``name``, or as the sample is; only its
+        name, labels and annotations kept from metadata: no finalizers, which no controller
+        here would remove), then write its status through the status subresource, as a
+        controller does."""
         sample = yaml.safe_load(path.read_text())
         group, version = sample["apiVersion"].split("/")
         plural = PLURALS[sample["kind"]]
-        meta = sample["metadata"]
+        meta = {**sample["metadata"], "name": name or sample["metadata"]["name"]}
         body = {
             "apiVersion": sample["apiVersion"],
             "kind": sample["kind"],
@@ -230,3 +238,112 @@ def namespaces(admin: k8s.ApiClient) -> Iterator[Namespaces]:
         yield made
     finally:
         made.cleanup()
+
+
+# --- etcd and a second API server without the watch cache (tests/conformance/test_watch.py) ------
+
+
+def realapi_dir(kubeconfig: Path) -> Path:
+    return kubeconfig.parent
+
+
+def _env(directory: Path) -> dict[str, str]:
+    lines = (directory / "env").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if "=" in line)
+
+
+def _apiserver_argv(directory: Path) -> list[str]:
+    """The running API server's own command line (up.sh's flags, paths relative to DIR)."""
+    pid = _env(directory)["APISERVER_PID"]
+    return Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")[:-1]
+
+
+@pytest.fixture(scope="session")
+def etcd_url(realapi_kubeconfig: Path) -> str:
+    """etcd's client URL, as the API server was told it (up.sh writes no URL for etcd)."""
+    for arg in _apiserver_argv(realapi_dir(realapi_kubeconfig)):
+        if arg.startswith("--etcd-servers="):
+            return arg.split("=", 1)[1].split(",")[0]
+    pytest.fail("the API server's command line names no --etcd-servers")
+
+
+def _etcd(url: str, call: str, body: dict[str, Any]) -> dict[str, Any]:
+    """One call to etcd's v3 HTTP gateway (etcd 3.4: /v3/..., keys base64, numbers strings)."""
+    request = urllib.request.Request(
+        f"{url}/v3/{call}", data=json.dumps(body).encode(), method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
+def compact_etcd(url: str) -> int:
+    """Compact etcd's history up to its current revision (what kube-apiserver's own compactor
+    does every 5 minutes) and return that revision: every older resourceVersion is then gone
+    from etcd."""
+    head = _etcd(url, "kv/range", {"key": "AA==", "range_end": "AA==", "count_only": True})
+    revision = int(head["header"]["revision"])
+    _etcd(url, "kv/compaction", {"revision": str(revision), "physical": True})
+    return revision
+
+
+@pytest.fixture(scope="session")
+def uncached_kubeconfig(realapi_kubeconfig: Path, tmp_path_factory) -> Iterator[Path]:
+    """A second kube-apiserver over the same etcd, started with ``--watch-cache=false``: the
+    same users, CRDs and RBAC, but every list and watch goes to etcd, so etcd's compaction is
+    seen by clients as it is (the first server's watch cache hides it; see docs/watch.md).
+    Starts in ~2 s; stopped by its PID at the end of the session."""
+    directory = realapi_dir(realapi_kubeconfig)
+    port = _free_port()
+    argv = [
+        arg
+        for arg in _apiserver_argv(directory)
+        if not arg.startswith(("--secure-port=", "--cert-dir="))
+    ]
+    argv += [f"--secure-port={port}", "--cert-dir=pki/generated-uncached", "--watch-cache=false"]
+    log = (directory / "logs" / "kube-apiserver-uncached.log").open("wb")
+    process = subprocess.Popen(
+        argv, cwd=directory, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    config = yaml.safe_load(realapi_kubeconfig.read_text())
+    for cluster in config["clusters"]:
+        cluster["cluster"]["server"] = f"https://127.0.0.1:{port}"
+    kubeconfig = tmp_path_factory.mktemp("uncached") / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump(config))
+    try:
+        _wait_ready(kubeconfig, process)
+        yield kubeconfig
+    finally:
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(30)
+        log.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_ready(kubeconfig: Path, process: subprocess.Popen) -> None:
+    """Until /readyz answers ok (bounded: 60 s), or the process exits."""
+    api = api_client(kubeconfig, "admin")
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            try:
+                url = f"{api.configuration.host}/readyz"
+                response = api.call_api("GET", url, _request_timeout=5)
+                if response.status == 200:
+                    return
+                exc: Exception = RuntimeError(f"/readyz answered {response.status}")
+            except Exception as error:  # not up yet: refused, or reset while it starts
+                exc = error
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the API server without watch cache did not start: {exc}")
+            time.sleep(0.2)  # polling a process that is starting, not waiting for a race
+    finally:
+        api.close()
