@@ -152,7 +152,8 @@ def watch_cluster(
 
     Returns how it ended; never raises for a cluster-side problem (it is recorded on the kinds
     and the cluster, as a poll records it). ``clock`` decides when resyncs are due (a test moves
-    it); ``on_batch`` is called after each committed batch (tests wait on it); ``overrides``
+    it); ``on_batch`` is called after each turn of the applier (at least every 0.2 s, after
+    what it wrote and derived is committed: tests wait on it); ``overrides``
     replace WatchSettings fields.
     """
     knobs = WatchSettings.for_cluster(cluster, **overrides)
@@ -278,12 +279,12 @@ class _Watch:
             batch = self._next_batch()
             if batch:
                 self._apply(batch)
-                if self.on_batch is not None:
-                    self.on_batch()
             if self.ending.is_set():
                 return  # fell back: the cluster is polled from now on
             self._derive()
             self._heartbeat()
+            if self.on_batch is not None:
+                self.on_batch()
         self.outcome.ended = STOPPED if self.outcome.ended != FELL_BACK else FELL_BACK
 
     def _next_batch(self) -> list[_Item]:

@@ -320,6 +320,8 @@ def test_a_403_on_watch_falls_back_to_polling_and_the_card_says_why(
     html = client.get("/").content.decode()
     assert "Polling every 30 s: watch not allowed (403 Forbidden on Kustomization)" in html
     assert "Live (watching)" not in html
+    (listed,) = client.get("/api/v1/clusters").json()["clusters"]
+    assert listed["syncMode"] == "poll" and "403" in listed["syncModeReason"]
 
 
 def test_the_card_says_live_while_watching(demo, demo_cluster, watching, client, settings):
