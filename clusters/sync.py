@@ -419,7 +419,7 @@ class _Watch:
         their inputs changed (or an earlier watcher or poll died before deriving)."""
         if not self.dirty or not self.initial_done.is_set() or not self.supporting_stored:
             return
-        # A rebuild blocks the applier (1.6-2.5 s at 5,000 objects): wait at least twice as
+        # A rebuild blocks the applier (1.6-2 s at 5,000 objects, idle): wait at least twice as
         # long as the last one took, so events keep most of the applier's time.
         pause = max(self.knobs.derive_seconds, 2 * self.last_derive_took)
         if not force and time.monotonic() - self.last_derive < pause:
