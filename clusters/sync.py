@@ -230,6 +230,9 @@ class _Watch:
             .values_list("derived_dirty", flat=True)
             .first()
         )
+        # An earlier poll or watcher died between writing and deriving: rebuild once even if
+        # nothing changes now.
+        self.dirty = self.was_dirty
         self.last_inputs = derived_inputs(self.cluster)
         try:
             self._start_kinds()

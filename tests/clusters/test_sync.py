@@ -299,6 +299,40 @@ def test_a_restart_resumes_from_the_stored_version_without_listing(demo, demo_cl
     second.finish()
 
 
+def test_a_restart_from_a_compacted_version_relists(demo, demo_cluster, watching):
+    first = watching()
+    first.wait_for(live(demo_cluster), "the first lists")
+    first.finish()
+    demo.delete("argoproj.io", "applications", "argocd", "ai-services")  # while nobody watches
+    demo.compact()  # and etcd forgets the stored position: the resumed watch gets a 410
+    lists = demo.set_fault("applications?limit", status=200)
+    second = watching()
+    second.wait_for(lambda: stored("ai-services", "Application") is None, "the relist")
+    assert lists.hits >= 1
+    second.finish()
+
+
+def test_a_crash_mark_left_behind_rebuilds_the_roll_ups_though_nothing_changed(
+    demo, demo_cluster, watching
+):
+    first = watching()
+    first.wait_for(live(demo_cluster), "the first lists")
+    clean = lambda: not Cluster.objects.get(pk=demo_cluster.pk).derived_dirty  # noqa: E731
+    first.wait_for(clean, "the first derive")
+    first.finish()
+    rows = NamespaceRollup.objects.filter(cluster=demo_cluster).count()
+    # A watcher killed after writing objects, before rebuilding from them:
+    NamespaceRollup.objects.filter(cluster=demo_cluster).delete()
+    Cluster.objects.filter(pk=demo_cluster.pk).update(derived_dirty=True)
+
+    second = watching()  # resumes: no list, no change
+    second.wait_for(
+        lambda: clean() and NamespaceRollup.objects.filter(cluster=demo_cluster).count() == rows,
+        "the rebuild",
+    )
+    assert second.finish().derives == 1
+
+
 def test_max_seconds_ends_the_watch_and_says_so(demo, demo_cluster):
     outcome = watch_cluster(demo_cluster, stop=threading.Event(), max_seconds=0)
     assert outcome.ended == DEADLINE and outcome.mode == Cluster.WATCH
