@@ -195,7 +195,7 @@ TIDEWATCH_READY_POLL_INTERVALS = env_int("TIDEWATCH_READY_POLL_INTERVALS", 3, mi
 
 # --- Celery --------------------------------------------------------------------------------
 # Whether this installation polls through Celery (and so needs the broker): on when REDIS_URL is
-# set explicitly; `make demo` polls in-process and has no broker (TIDEWATCH_USE_CELERY=false).
+# set explicitly; `make demo` watches in-process and has no broker (TIDEWATCH_USE_CELERY=false).
 TIDEWATCH_USE_CELERY = env_bool("TIDEWATCH_USE_CELERY", "REDIS_URL" in os.environ)
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 CELERY_BROKER_URL = REDIS_URL
