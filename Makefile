@@ -1,5 +1,5 @@
 # Two commands do everything on a fresh machine (see README):
-#   make demo   — dashboard + demo cluster + in-process poller on http://127.0.0.1:$(PORT)/
+#   make demo   — dashboard + demo cluster + in-process watcher on http://127.0.0.1:$(PORT)/
 #   make test   — installs what the tests need, starts redis/postgres, runs the whole suite
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)

@@ -39,6 +39,12 @@ class Cluster(models.Model):
     # Set before a poll writes anything, cleared once ownership and roll-ups were rebuilt from
     # what it wrote: a poll killed in between leaves it set, and the next poll rebuilds them.
     derived_dirty = models.BooleanField(default=False)
+    # How the store is kept current (clusters/sync.py): "watch" (list once, then watch) or
+    # "poll" (list everything every poll_interval), and why it polls when watch was wanted.
+    WATCH = "watch"
+    POLL = "poll"
+    sync_mode = models.CharField(max_length=10, blank=True)
+    sync_mode_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -70,6 +76,9 @@ class KindState(models.Model):
     # how many, and the first few as {"namespace", "name", "reason"}.
     skipped_count = models.PositiveIntegerField(default=0)
     skipped = models.JSONField(default=list, blank=True)
+    # The last resourceVersion the store fully handled for this kind (a list, an event, a
+    # bookmark): a watch restarted after a crash or a deploy resumes from it instead of listing.
+    resource_version = models.CharField(max_length=64, blank=True)
 
     class Meta:
         constraints = [

@@ -40,7 +40,12 @@ def change_token() -> str:
         ),
         list(
             Cluster.objects.order_by("id").values_list(
-                "id", "enabled", "config_error", "last_error_reason"
+                "id",
+                "enabled",
+                "config_error",
+                "last_error_reason",
+                "sync_mode",
+                "sync_mode_reason",
             )
         ),
         timezone.now().strftime("%Y%m%d%H%M"),

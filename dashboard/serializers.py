@@ -48,6 +48,9 @@ def cluster_json(health: ClusterHealth) -> dict[str, Any]:
         "server": cluster.server,
         "enabled": cluster.enabled,
         "pollInterval": cluster.poll_interval,
+        # "watch" or "poll" (README, "Watch and poll"); null before the first sync.
+        "syncMode": cluster.sync_mode or None,
+        "syncModeReason": cluster.sync_mode_reason,
         "lastPollStartedAt": _time(cluster.last_poll_started_at),
         "lastSuccessAt": _time(cluster.last_success_at),
         "stale": health.stale,

@@ -147,6 +147,20 @@ TIDEWATCH_DEFAULT_POLL_INTERVAL = env_int("TIDEWATCH_POLL_INTERVAL", 30, minimum
 # The longest poll_interval a clusters.yaml entry may ask for (seconds); longer is a broken entry.
 TIDEWATCH_MAX_POLL_INTERVAL = env_int("TIDEWATCH_MAX_POLL_INTERVAL", 86_400, minimum=5)
 TIDEWATCH_LIST_PAGE_SIZE = env_int("TIDEWATCH_LIST_PAGE_SIZE", 500, minimum=1)
+# How clusters are kept current (README "Watch and poll"): "watch" lists each kind once and
+# then watches it (falling back to polling per cluster when watch is refused); "poll" lists
+# everything every poll_interval.
+TIDEWATCH_SYNC_MODE = env_str("TIDEWATCH_SYNC_MODE", "watch")
+if TIDEWATCH_SYNC_MODE not in ("watch", "poll"):
+    raise ImproperlyConfigured(
+        f"TIDEWATCH_SYNC_MODE must be watch or poll, got {TIDEWATCH_SYNC_MODE!r}"
+    )
+# A watched kind is listed in full again this often (a missed event cannot outlive it).
+TIDEWATCH_RESYNC_SECONDS = env_int("TIDEWATCH_RESYNC_SECONDS", 600, minimum=1)
+# timeoutSeconds of one watch request: the server ends the stream, the watcher watches again.
+TIDEWATCH_WATCH_SECONDS = env_int("TIDEWATCH_WATCH_SECONDS", 300, minimum=1)
+# In watch mode, namespaces, controller workloads, monitors and Events are re-listed this often.
+TIDEWATCH_SUPPORT_SECONDS = env_int("TIDEWATCH_SUPPORT_SECONDS", 60, minimum=1)
 TIDEWATCH_CONNECT_TIMEOUT = env_int("TIDEWATCH_CONNECT_TIMEOUT", 5, minimum=1)
 TIDEWATCH_READ_TIMEOUT = env_int("TIDEWATCH_READ_TIMEOUT", 30, minimum=1)
 # /api/v1 lists (dashboard/pagination.py): ?page_size= defaults to this, and is capped at the max.
@@ -181,7 +195,7 @@ TIDEWATCH_READY_POLL_INTERVALS = env_int("TIDEWATCH_READY_POLL_INTERVALS", 3, mi
 
 # --- Celery --------------------------------------------------------------------------------
 # Whether this installation polls through Celery (and so needs the broker): on when REDIS_URL is
-# set explicitly; `make demo` polls in-process and has no broker (TIDEWATCH_USE_CELERY=false).
+# set explicitly; `make demo` watches in-process and has no broker (TIDEWATCH_USE_CELERY=false).
 TIDEWATCH_USE_CELERY = env_bool("TIDEWATCH_USE_CELERY", "REDIS_URL" in os.environ)
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 CELERY_BROKER_URL = REDIS_URL

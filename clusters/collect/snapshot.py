@@ -72,8 +72,44 @@ def collect_cluster(
 
     Events are held in memory (they are stored once all are read), so there are at most
     ``max_events`` of them, over all their lists."""
-    wanted = (*kinds, NAMESPACES, *WORKLOAD_KINDS, *MONITOR_KINDS, EVENTS)
+    wanted = (*kinds, *SUPPORTING_KINDS)
     served, errors = discover(api, wanted, limits)
+
+    gitops = []
+    for spec in kinds:
+        if on_kind is None:
+            result = _list_kind(api, spec, served, errors, page_size, limits)
+        else:
+            result = _streamed_kind(api, spec, served, errors, page_size, limits)
+            on_kind(result)
+        gitops.append(result)
+    supporting = collect_supporting(
+        api,
+        served,
+        errors,
+        event_kinds=[result.spec.kind for result in gitops if result.count],
+        page_size=page_size,
+        limits=limits,
+        max_events=max_events,
+    )
+    return dataclasses.replace(supporting, kinds=gitops)
+
+
+SUPPORTING_KINDS: tuple[KindSpec, ...] = (NAMESPACES, *WORKLOAD_KINDS, *MONITOR_KINDS, EVENTS)
+
+
+def collect_supporting(
+    api: k8s.ApiClient,
+    served: dict[KindSpec, ServedKind],
+    errors: dict[KindSpec, KubeError],
+    *,
+    event_kinds: list[str],
+    page_size: int = 500,
+    limits: Limits = DEFAULT_LIMITS,
+    max_events: int = 20_000,
+) -> Snapshot:
+    """List what pages need besides the GitOps kinds (``kinds`` is left empty): namespaces,
+    controller workloads, monitors, and the Events about objects of ``event_kinds``."""
 
     def listed(spec: KindSpec, namespaces: tuple[str, ...] = ("",)) -> KindResult:
         return _list_kind(api, spec, served, errors, page_size, limits, namespaces)
@@ -82,24 +118,12 @@ def collect_cluster(
         selector = [[("labelSelector", CONTROLLER_SELECTOR)]]
         return _list_kind(api, spec, served, errors, page_size, limits, queries=selector)
 
-    gitops = []
-    for spec in kinds:
-        if on_kind is None:
-            result = listed(spec)
-        else:
-            result = _streamed_kind(api, spec, served, errors, page_size, limits)
-            on_kind(result)
-        gitops.append(result)
     # One filtered list per kind that has objects: the API server filters Events by
     # involvedObject.kind, so Tidewatch never downloads a busy cluster's every Event.
-    event_filters = [
-        [("fieldSelector", f"involvedObject.kind={result.spec.kind}")]
-        for result in gitops
-        if result.count
-    ]
+    event_filters = [[("fieldSelector", f"involvedObject.kind={kind}")] for kind in event_kinds]
     return Snapshot(
         server=str(api.configuration.host),
-        kinds=gitops,
+        kinds=[],
         namespaces=listed(NAMESPACES),
         workloads=[
             _controller_workloads(listed(spec, CONTROLLER_NAMESPACES), labelled(spec))

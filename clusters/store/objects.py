@@ -129,6 +129,9 @@ def store_kind(cluster: Cluster, result: KindResult, now: datetime | None = None
         object_count=counts.listed,
         success=True,
         skipped=counts,
+        # A poll wrote the kind: a watch that starts later lists it, never replays from an
+        # older position over what the poll stored.
+        resource_version="",
     )
     return counts
 
@@ -254,6 +257,7 @@ def _set_kind_state(
     object_count: int | None = None,
     success: bool = False,
     skipped: KindCounts | None = None,
+    resource_version: str | None = None,
 ) -> None:
     values: dict[str, Any] = {
         "tool": spec.tool,
@@ -271,6 +275,8 @@ def _set_kind_state(
     if skipped is not None:  # a failed list says nothing about which objects could be kept
         values["skipped_count"] = skipped.skipped
         values["skipped"] = skipped.skipped_examples
+    if resource_version is not None:
+        values["resource_version"] = resource_version[: _limit(KindState, "resource_version")]
     KindState.objects.update_or_create(
         cluster=cluster, group=spec.group, kind=spec.kind, defaults=values
     )
@@ -440,6 +446,11 @@ def _write_chunk(
             batch_size=BATCH,
         )
         StatusTransition.objects.bulk_create(transitions, batch_size=BATCH)
+    # Only once committed (or part of the caller's transaction): a refused chunk leaves
+    # ``existing`` as it was. A watched kind keeps ``existing`` across many chunks.
+    for obj in touched:
+        if obj.id is not None:
+            existing[(obj.namespace, obj.name)] = (obj.id, obj.resource_version)
     return len(new_rows), len(changed_rows)
 
 
@@ -652,3 +663,138 @@ def parse_time(value: str | None) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else timezone.make_aware(parsed, timezone.utc)
+
+
+# --- a watched kind ------------------------------------------------------------------------------
+
+
+class WatchedKind:
+    """The store side of one kind kept current by a watch (clusters/sync.py).
+
+    Every event is written as it comes, through the same chunk writer and deletion as a poll, so
+    one status change is one object write and one transition, and a flip that reverts is two.
+    LISTED objects (a list or relist) are upserted chunk by chunk as they arrive; ``synced``
+    then deletes what the list did not hold. Only the applier thread calls this.
+    """
+
+    def __init__(self, cluster: Cluster, spec: KindSpec, version: str = "") -> None:
+        self.cluster = cluster
+        self.spec = spec
+        self.version = version
+        # (namespace, name) -> (id, resourceVersion), kept across chunks: what comparing needs.
+        self.existing: dict[tuple[str, str], tuple[int, str]] = {
+            (namespace, name): (pk, rv)
+            for pk, namespace, name, rv in GitOpsObject.objects.filter(
+                cluster=cluster, group=spec.group, kind=spec.kind
+            ).values_list("id", "namespace", "name", "resource_version")
+        }
+        # Objects the store could not keep, by identity, with the reason; shown on the pages.
+        self.skips: dict[tuple[str, str], str] = {}
+        self._unkeyed_listed: set[tuple[str, str]] = set()  # skipped without a usable key
+        self._skips_written: dict[tuple[str, str], str] = {}
+
+    def apply(self, events: Sequence[Any], now: datetime) -> KindCounts:
+        """Write ``events`` (clusters.collect.watch.WatchEvent) in order; returns the counts."""
+        counts = KindCounts()
+        chunk: list[tuple[tuple[str, str], dict[str, Any]]] = []
+        in_chunk: set[tuple[str, str]] = set()
+
+        def flush() -> None:
+            if chunk:
+                _write_or_skip(self.cluster, self.spec, chunk, self.existing, now, counts)
+                chunk.clear()
+                in_chunk.clear()
+
+        for event in events:
+            key, problem = _identity_of(event.object)
+            if problem:
+                shown = key or _shown_identity(event.object)
+                if key is None and event.type == "LISTED":
+                    self._unkeyed_listed.add(shown)
+                if event.type == "DELETED":
+                    self.skips.pop(shown, None)
+                else:
+                    self.skips[shown] = problem[:500]
+                if key is None or event.type != "DELETED":
+                    continue
+            assert key is not None
+            if event.type == "DELETED":
+                flush()
+                row = self.existing.pop(key, None)
+                if row is not None:
+                    _delete_gone(self.cluster, self.spec, [(key, row[0])], now)
+                    counts.deleted += 1
+                continue
+            self.skips.pop(key, None)
+            row = self.existing.get(key)
+            if row is not None and row[1] == _resource_version(event.object) != "":
+                continue  # a relist or a replayed event of what is stored already
+            if key in in_chunk:
+                flush()  # the same object twice: each version is its own write and transition
+            chunk.append((key, event.object))
+            in_chunk.add(key)
+            if len(chunk) >= CHUNK:
+                flush()
+        flush()
+        for skipped in counts.skipped_examples:
+            self.skips[(skipped["namespace"], skipped["name"])] = skipped["reason"]
+        return counts
+
+    def synced(self, keys: frozenset[tuple[str, str]], resource_version: str, now: datetime) -> int:
+        """A list ended holding exactly ``keys``: delete the rest, the kind is current again."""
+        gone = [(key, row[0]) for key, row in self.existing.items() if key not in keys]
+        if gone:
+            _delete_gone(self.cluster, self.spec, gone, now)
+            for key, _ in gone:
+                del self.existing[key]
+        self.skips = {
+            key: reason
+            for key, reason in self.skips.items()
+            if key in keys or key in self._unkeyed_listed
+        }
+        self._unkeyed_listed = set()
+        self._skips_written = dict(self.skips)
+        _set_kind_state(
+            self.cluster,
+            self.spec,
+            now,
+            state=KindState.OK,
+            version=self.version,
+            object_count=len(keys),
+            success=True,
+            skipped=self._skip_counts(),
+            resource_version=resource_version,
+        )
+        return len(gone)
+
+    def save_position(self, resource_version: str) -> None:
+        """Remember the last handled version (and any skip seen since), for a resume."""
+        values: dict[str, Any] = {
+            "resource_version": resource_version[: _limit(KindState, "resource_version")]
+        }
+        if self.skips != self._skips_written:
+            counts = self._skip_counts()
+            values.update(skipped_count=counts.skipped, skipped=counts.skipped_examples)
+            self._skips_written = dict(self.skips)
+        KindState.objects.filter(
+            cluster=self.cluster, group=self.spec.group, kind=self.spec.kind
+        ).update(**values)
+
+    def _skip_counts(self) -> KindCounts:
+        counts = KindCounts()
+        for (namespace, name), reason in self.skips.items():
+            counts.skip(namespace, name, reason)
+        return counts
+
+
+def resume_versions(cluster: Cluster) -> dict[tuple[str, str, str], str]:
+    """(group, kind, version) -> the resourceVersion a watch can resume from, for the kinds
+    whose last list succeeded (a stale kind lists again)."""
+    return {
+        (group, kind, version): rv
+        for group, kind, version, rv in KindState.objects.filter(
+            cluster=cluster, state=KindState.OK
+        )
+        .exclude(resource_version="")
+        .values_list("group", "kind", "version", "resource_version")
+    }

@@ -1,7 +1,8 @@
-"""`manage.py demo`: demo cluster + in-process poller + web server, in one foreground process.
+"""`manage.py demo`: demo cluster + in-process watcher + web server, in one foreground process.
 
 No Redis, no real cluster: the demo cluster is a Kubernetes API server on 127.0.0.1 and the
-poller reaches it through the real kubernetes client, exactly as it would reach a real cluster.
+watcher (clusters/watcher.py: list + watch, or polling with TIDEWATCH_SYNC_MODE=poll) reaches
+it through the real kubernetes client, exactly as it would reach a real cluster.
 Ctrl-C or SIGTERM stops all three.
 """
 
@@ -25,7 +26,7 @@ from clusters.demo.scale import BOUNDARIES as SCALE_BOUNDARIES
 from clusters.demo.scale import build_scaled_platform
 from clusters.demo.server import DemoCluster
 from clusters.demo.timeline import DEFAULT_STEP_SECONDS, Timeline, positive_seconds
-from clusters.poller import run_poller
+from clusters.watcher import run_sync
 
 DEMO_TOKEN = "demo-token"
 
@@ -89,10 +90,10 @@ class Command(BaseCommand):
 
         stop = threading.Event()
         poller = threading.Thread(
-            target=run_poller,
+            target=run_sync,
             args=(stop,),
             kwargs={"clusters_file": str(clusters_file)},
-            name="poller",
+            name="sync",
             daemon=True,
         )
         poller.start()

@@ -1,0 +1,601 @@
+"""watch_cluster: one cluster's list/watch/resync loop, the watch-mode twin of poll_cluster.
+
+    discovery → one Informer per GitOps kind (its own thread, its own ApiClient)
+              → a bounded queue → ONE applier (the caller's thread) → store → derived data
+
+Informer threads only do network I/O and push what they read into the queue; the caller's
+thread drains it in order and is the only one that writes, in one short transaction per batch,
+so there is never a database write from two threads and never a transaction open across a
+network request. Namespaces, controller workloads, monitors and Events are not watched: one
+more thread re-lists them every TIDEWATCH_SUPPORT_SECONDS (docs/watch.md says why).
+
+A Celery task runs this under the cluster's lease: ``stop`` is the lease's ``lost`` event and
+``max_seconds`` bounds one task; the outcome says whether the cluster must be polled instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from clusters.collect.discovery import discover
+from clusters.collect.kinds import KindSpec, ServedKind
+from clusters.collect.snapshot import (
+    ERROR,
+    GITOPS_KINDS,
+    NOT_INSTALLED,
+    SUPPORTING_KINDS,
+    KindResult,
+    Snapshot,
+    collect_supporting,
+)
+from clusters.collect.watch import (
+    DELETED,
+    LISTED,
+    Informer,
+    Synced,
+    WatchEvent,
+    WatchUnavailable,
+)
+from clusters.kube import KubeError, Limits, build_api_client
+from clusters.models import Cluster, KindState, OwnershipReport
+from clusters.poll import derived_inputs, poll_limits
+from clusters.registry import spec_of
+from clusters.store.objects import (
+    WatchedKind,
+    mark_cluster_unreachable,
+    mark_kind_failed,
+    resume_versions,
+    store_kind,
+    store_namespaces,
+)
+from clusters.store.ownership import refresh_ownership
+from clusters.store.rollups import rebuild_rollups
+from clusters.store.supporting import store_events, store_monitors, store_workloads
+
+log = logging.getLogger(__name__)
+
+# How a watch_cluster call ended.
+STOPPED = "stopped"  # ``stop`` was set (shutdown, or the lease was lost)
+DEADLINE = "deadline"  # ``max_seconds`` ran out: run it again to go on watching
+FELL_BACK = "fell_back"  # watch is not possible here: poll the cluster (Cluster.sync_mode)
+FAILED = "failed"  # the cluster could not be asked at all (discovery failed): try again later
+
+# Queue items: what happened, for which kind.
+_EVENT, _SYNCED, _BOOKMARK, _FAILED, _UNAVAILABLE, _SUPPORTING, _RESUMED = (
+    "event",
+    "synced",
+    "bookmark",
+    "failed",
+    "unavailable",
+    "supporting",
+    "resumed",
+)
+
+
+@dataclass
+class WatchOutcome:
+    """What one watch_cluster call did; ``mode`` is what the cluster should do next."""
+
+    cluster: str
+    mode: str  # Cluster.WATCH or Cluster.POLL
+    ended: str  # STOPPED, DEADLINE, FELL_BACK or FAILED
+    reason: str = ""
+    message: str = ""
+    events: int = 0  # watch events handled (ADDED / MODIFIED / DELETED)
+    lists: int = 0  # complete lists (initial, 410 relists, resyncs)
+    written: int = 0  # object rows written
+    deleted: int = 0
+    derives: int = 0  # ownership + roll-up rebuilds
+    derive_seconds: list[float] = field(default_factory=list)  # the time of each rebuild
+
+
+@dataclass(frozen=True)
+class _Item:
+    kind: str  # KindSpec.key, or "" for the supporting lists
+    what: str
+    payload: Any = None
+
+
+class _Stopped(Exception):
+    """Raised inside an informer's callback when the watch is ending: unwinds its run()."""
+
+
+@dataclass(frozen=True)
+class WatchSettings:
+    """The knobs of a watch, from the settings unless a caller (a test) passes its own."""
+
+    resync_seconds: float
+    watch_seconds: int
+    support_seconds: float
+    retry_seconds: float  # a kind whose list failed is tried again after this long
+    heartbeat_seconds: float  # how often the cluster's "last good" time moves on while live
+    batch_size: int = 500  # events per transaction at most
+    batch_seconds: float = 0.1  # how long a batch waits for more events that arrive together
+    derive_seconds: float = 1.0  # ownership + roll-ups at most this often
+    queue_size: int = 2000  # items between the informers and the applier (bounds memory)
+
+    @classmethod
+    def for_cluster(cls, cluster: Cluster, **overrides: Any) -> WatchSettings:
+        values: dict[str, Any] = {
+            "resync_seconds": float(settings.TIDEWATCH_RESYNC_SECONDS),
+            "watch_seconds": int(settings.TIDEWATCH_WATCH_SECONDS),
+            "support_seconds": float(settings.TIDEWATCH_SUPPORT_SECONDS),
+            "retry_seconds": float(cluster.poll_interval),
+            "heartbeat_seconds": float(min(cluster.poll_interval, 10)),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+
+def watch_cluster(
+    cluster: Cluster,
+    *,
+    stop: threading.Event,
+    max_seconds: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    on_batch: Callable[[], None] | None = None,
+    **overrides: Any,
+) -> WatchOutcome:
+    """Keep ``cluster`` current by list + watch until ``stop`` is set or ``max_seconds`` pass.
+
+    Returns how it ended; never raises for a cluster-side problem (it is recorded on the kinds
+    and the cluster, as a poll records it). ``clock`` decides when resyncs are due (a test moves
+    it); ``on_batch`` is called after each turn of the applier (at least every 0.2 s, after
+    what it wrote and derived is committed: tests wait on it); ``overrides``
+    replace WatchSettings fields.
+    """
+    knobs = WatchSettings.for_cluster(cluster, **overrides)
+    return _Watch(cluster, stop, knobs, clock, on_batch).run(max_seconds)
+
+
+class _Watch:
+    def __init__(
+        self,
+        cluster: Cluster,
+        stop: threading.Event,
+        knobs: WatchSettings,
+        clock: Callable[[], float],
+        on_batch: Callable[[], None] | None,
+    ) -> None:
+        self.cluster = cluster
+        self.stop = stop
+        self.knobs = knobs
+        self.clock = clock
+        self.on_batch = on_batch
+        self.outcome = WatchOutcome(cluster.name, Cluster.WATCH, STOPPED)
+        self.queue: queue.Queue[_Item] = queue.Queue(maxsize=knobs.queue_size)
+        self.ending = threading.Event()  # set once: every thread of this watch winds down
+        self.threads: list[threading.Thread] = []
+        self.informers: dict[str, Informer] = {}
+        self.informers_lock = threading.Lock()
+        self.kinds: dict[str, WatchedKind] = {}
+        self.specs: dict[str, KindSpec] = {}
+        self.served: dict[KindSpec, ServedKind] = {}
+        self.discovery_errors: dict[KindSpec, KubeError] = {}
+        self.waiting_first_list: set[str] = set()
+        self.failed: dict[str, KubeError] = {}
+        self.positions: dict[str, str] = {}  # versions handled but not yet saved
+        # Kinds with objects: the supporting thread asks for their Events (read under the lock).
+        self.event_kinds: set[str] = set()
+        self.event_kinds_lock = threading.Lock()
+        self.initial_done = threading.Event()
+        # Derived data waits for the first supporting lists too: without the controller
+        # workloads, ownership would report "workloads were not collected" for a moment.
+        self.supporting_stored = False
+        self.dirty = False
+        self.was_dirty = False
+        self.last_inputs: tuple[object, ...] = ()
+        self.last_derive = float("-inf")
+        self.last_derive_took = 0.0
+        self.last_heartbeat = float("-inf")
+
+    # --- the caller's thread: set up, apply, derive ----------------------------------------------
+
+    def run(self, max_seconds: float | None) -> WatchOutcome:
+        started = time.monotonic()
+        if self.cluster.config_error:
+            return self._failed("ConfigInvalid", self.cluster.config_error)
+        try:
+            api = build_api_client(
+                spec_of(self.cluster), exec_timeout=settings.TIDEWATCH_EXEC_TIMEOUT
+            )
+        except KubeError as exc:
+            return self._failed(exc.reason, exc.message)
+        limits = poll_limits(time.monotonic())
+        try:
+            self.served, self.discovery_errors = discover(
+                api, (*GITOPS_KINDS, *SUPPORTING_KINDS), limits
+            )
+        except KubeError as exc:
+            return self._failed(exc.reason, exc.message)
+        finally:
+            api.close()
+        Cluster.objects.filter(pk=self.cluster.pk).update(
+            last_poll_started_at=timezone.now(), server=str(api.configuration.host)[:500]
+        )
+        self.was_dirty = bool(
+            Cluster.objects.filter(pk=self.cluster.pk)
+            .values_list("derived_dirty", flat=True)
+            .first()
+        )
+        # An earlier poll or watcher died between writing and deriving: rebuild once even if
+        # nothing changes now.
+        self.dirty = self.was_dirty
+        self.last_inputs = derived_inputs(self.cluster)
+        try:
+            self._start_kinds()
+            self._start_thread(self._supporting, "supporting")
+            self._apply_until(started, max_seconds)
+        finally:
+            self._end()
+        return self.outcome
+
+    def _start_kinds(self) -> None:
+        now = timezone.now()
+        resumable = resume_versions(self.cluster)
+        for spec in GITOPS_KINDS:
+            if spec in self.discovery_errors:
+                result = KindResult(spec, ERROR, error=self.discovery_errors[spec])
+                mark_kind_failed(self.cluster, result, now)
+                self.failed[spec.key] = self.discovery_errors[spec]
+                continue
+            served = self.served.get(spec)
+            if served is None:
+                store_kind(self.cluster, KindResult(spec, NOT_INSTALLED), now)
+                continue
+            self.specs[spec.key] = spec
+            self.kinds[spec.key] = WatchedKind(self.cluster, spec, served.version)
+            if self.kinds[spec.key].existing:
+                self.event_kinds.add(spec.kind)
+            resume_from = resumable.get((spec.group, spec.kind, served.version), "")
+            if not resume_from:
+                self.waiting_first_list.add(spec.key)
+            self._start_thread(lambda s=served, r=resume_from: self._informer(s, r), spec.key)
+        if not self.waiting_first_list:
+            self._first_lists_done()
+
+    def _start_thread(self, target: Callable[[], None], name: str) -> None:
+        thread = threading.Thread(
+            target=target, name=f"watch-{self.cluster.name}-{name}", daemon=True
+        )
+        self.threads.append(thread)
+        thread.start()
+
+    def _apply_until(self, started: float, max_seconds: float | None) -> None:
+        while not self.stop.is_set() and not self.ending.is_set():
+            if max_seconds is not None and time.monotonic() - started >= max_seconds:
+                self.outcome.ended = DEADLINE
+                self._derive(force=True)
+                return
+            batch = self._next_batch()
+            if batch:
+                self._apply(batch)
+            if self.ending.is_set():
+                return  # fell back: the cluster is polled from now on
+            self._derive()
+            self._heartbeat()
+            if self.on_batch is not None:
+                self.on_batch()
+        self.outcome.ended = STOPPED if self.outcome.ended != FELL_BACK else FELL_BACK
+
+    def _next_batch(self) -> list[_Item]:
+        """What arrived together: up to batch_size items, waiting batch_seconds for more."""
+        try:
+            first = self.queue.get(timeout=0.2)
+        except queue.Empty:
+            return []
+        batch = [first]
+        until = time.monotonic() + self.knobs.batch_seconds
+        while len(batch) < self.knobs.batch_size:
+            left = until - time.monotonic()
+            try:
+                batch.append(self.queue.get(timeout=left) if left > 0 else self.queue.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
+    def _apply(self, batch: list[_Item]) -> None:
+        now = timezone.now()
+        if not self.dirty and any(item.what not in (_BOOKMARK, _RESUMED) for item in batch):
+            # Committed on its own before anything is written: a watcher killed before its
+            # next rebuild leaves the mark, and the next one (or a poll) rebuilds.
+            Cluster.objects.filter(pk=self.cluster.pk).update(derived_dirty=True)
+            self.dirty = True
+        with transaction.atomic():
+            run: list[WatchEvent] = []
+            for index, item in enumerate(batch):
+                if item.what == _EVENT:
+                    run.append(item.payload)
+                    following = batch[index + 1] if index + 1 < len(batch) else None
+                    if following is None or (following.what, following.kind) != (_EVENT, item.kind):
+                        self._events(item.kind, run, now)
+                        run = []
+                    continue
+                self._other(item, now)
+                if self.ending.is_set():
+                    break  # fell back: what follows is for the poll to find
+            for key, version in self.positions.items():
+                self.kinds[key].save_position(version)
+            self.positions.clear()
+
+    def _events(self, key: str, events: list[WatchEvent], now: Any) -> None:
+        counts = self.kinds[key].apply(events, now)
+        self.outcome.written += counts.written
+        self.outcome.deleted += counts.deleted
+        watched = [e for e in events if e.type != LISTED]
+        self.outcome.events += len(watched)
+        if watched and watched[-1].resource_version:
+            self.positions[key] = watched[-1].resource_version
+        if counts.written and self.specs[key].kind not in self.event_kinds:
+            with self.event_kinds_lock:
+                self.event_kinds.add(self.specs[key].kind)
+        if any(e.type == DELETED for e in watched) and not self.kinds[key].existing:
+            with self.event_kinds_lock:
+                self.event_kinds.discard(self.specs[key].kind)
+
+    def _other(self, item: _Item, now: Any) -> None:
+        if item.what == _SYNCED:
+            synced: Synced = item.payload
+            self.outcome.deleted += self.kinds[item.kind].synced(
+                synced.keys, synced.resource_version, now
+            )
+            self.outcome.lists += 1
+            self.positions.pop(item.kind, None)
+            self.failed.pop(item.kind, None)
+            with self.event_kinds_lock:
+                (self.event_kinds.add if synced.keys else self.event_kinds.discard)(
+                    self.specs[item.kind].kind
+                )
+            self._listed(item.kind)
+        elif item.what == _BOOKMARK:
+            if item.payload:
+                self.positions[item.kind] = item.payload
+        elif item.what == _RESUMED:
+            self.failed.pop(item.kind, None)
+        elif item.what == _FAILED:
+            error: KubeError = item.payload
+            spec = self.specs[item.kind]
+            log.warning("cluster %s: %s: %s", self.cluster.name, spec.key, error.message)
+            mark_kind_failed(self.cluster, KindResult(spec, ERROR, error=error), now)
+            self.failed[item.kind] = error
+            self._listed(item.kind)
+        elif item.what == _UNAVAILABLE:
+            self._fall_back(item.kind, item.payload)
+        elif item.what == _SUPPORTING:
+            self._store_supporting(item.payload, now)
+
+    def _listed(self, key: str) -> None:
+        self.waiting_first_list.discard(key)
+        if not self.waiting_first_list and not self.initial_done.is_set():
+            self._first_lists_done()
+
+    def _first_lists_done(self) -> None:
+        """Every kind has been listed once (or failed, or resumed): the store is current."""
+        self.initial_done.set()
+        if self.outcome.ended == FELL_BACK:
+            return
+        Cluster.objects.filter(pk=self.cluster.pk).update(
+            sync_mode=Cluster.WATCH, sync_mode_reason=""
+        )
+
+    def _store_supporting(self, snapshot: Snapshot | None, now: Any) -> None:
+        self.supporting_stored = True
+        if snapshot is None:
+            return  # the supporting thread could not start: derive from what is stored
+        store_namespaces(self.cluster, snapshot.namespaces, now)
+        store_workloads(self.cluster, snapshot.workloads, now)
+        store_monitors(self.cluster, snapshot.monitors, now)
+        # A kind whose list failed keeps its objects' Events, as in a poll.
+        keep = {self.specs[key].kind for key in self.failed if key in self.specs}
+        store_events(self.cluster, snapshot.events, now, keep_kinds=keep)
+
+    def _fall_back(self, key: str, error: WatchUnavailable) -> None:
+        kind = self.specs[key].kind
+        if error.reason == "WatchForbidden":
+            reason = f"watch not allowed ({error.status or 403} Forbidden on {kind})"
+        else:
+            reason = f"watch streams were cut short ({kind}; a proxy that ends long requests?)"
+        log.warning("cluster %s: %s; polling instead", self.cluster.name, error.message)
+        Cluster.objects.filter(pk=self.cluster.pk).update(
+            sync_mode=Cluster.POLL, sync_mode_reason=reason[:2000]
+        )
+        # Polls write from now on: a later watch must list, not replay from an old position.
+        KindState.objects.filter(cluster=self.cluster).update(resource_version="")
+        self.outcome.mode, self.outcome.ended = Cluster.POLL, FELL_BACK
+        self.outcome.reason, self.outcome.message = error.reason, reason
+        self.ending.set()
+
+    def _derive(self, force: bool = False) -> None:
+        """Ownership and roll-ups from the store, at most every derive_seconds, and only when
+        their inputs changed (or an earlier watcher or poll died before deriving)."""
+        if not self.dirty or not self.initial_done.is_set() or not self.supporting_stored:
+            return
+        # A rebuild blocks the applier (1.6-2 s at 5,000 objects, idle): wait at least twice as
+        # long as the last one took, so events keep most of the applier's time.
+        pause = max(self.knobs.derive_seconds, 2 * self.last_derive_took)
+        if not force and time.monotonic() - self.last_derive < pause:
+            return
+        inputs = derived_inputs(self.cluster)
+        if (
+            self.was_dirty
+            or inputs != self.last_inputs
+            or not OwnershipReport.objects.filter(cluster=self.cluster).exists()
+        ):
+            began = time.perf_counter()
+            refresh_ownership(self.cluster)
+            rebuild_rollups(self.cluster)
+            self.outcome.derives += 1
+            self.last_derive_took = time.perf_counter() - began
+            self.outcome.derive_seconds.append(self.last_derive_took)
+        Cluster.objects.filter(pk=self.cluster.pk).update(derived_dirty=False)
+        self.dirty = self.was_dirty = False
+        self.last_inputs = inputs
+        self.last_derive = time.monotonic()
+
+    def _heartbeat(self) -> None:
+        """While watching, the cluster is as current as its last event: say so, with the kinds
+        that fail, as a poll does after each run."""
+        if not self.initial_done.is_set():
+            return
+        now = time.monotonic()
+        if now - self.last_heartbeat < self.knobs.heartbeat_seconds:
+            return
+        self.last_heartbeat = now
+        watching = [key for key in self.kinds if key not in self.failed]
+        if self.kinds and not watching:
+            return  # every kind fails: the cluster turns stale as the last success ages
+        finished = timezone.now()
+        errors = sorted(f"{key}: {error.reason}" for key, error in self.failed.items())
+        Cluster.objects.filter(pk=self.cluster.pk).update(
+            last_poll_finished_at=finished,
+            last_success_at=finished,
+            last_error="; ".join(errors)[:2000],
+            last_error_reason="PartialFailure" if errors else "",
+        )
+
+    def _failed(self, reason: str, message: str) -> WatchOutcome:
+        log.error("cluster %s: watch cannot start: %s: %s", self.cluster.name, reason, message)
+        mark_cluster_unreachable(self.cluster, reason, message)
+        rebuild_rollups(self.cluster)
+        Cluster.objects.filter(pk=self.cluster.pk).update(
+            last_poll_finished_at=timezone.now(),
+            last_error=message[:2000],
+            last_error_reason=reason[:100],
+        )
+        self.outcome.ended, self.outcome.reason, self.outcome.message = FAILED, reason, message
+        return self.outcome
+
+    def _end(self) -> None:
+        self.ending.set()
+        with self.informers_lock:
+            informers = list(self.informers.values())
+        for informer in informers:
+            informer.stop()  # shuts down a watch blocked in a read
+        for thread in self.threads:
+            thread.join(timeout=10)
+            if thread.is_alive():
+                log.warning("cluster %s: %s did not end in time", self.cluster.name, thread.name)
+
+    # --- informer threads: network I/O only ------------------------------------------------------
+
+    def _put(self, item: _Item) -> None:
+        while not self.ending.is_set():
+            try:
+                self.queue.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue  # the applier is behind: wait for it (this is what bounds memory)
+        raise _Stopped
+
+    def _limits(self) -> Limits:
+        # A watch runs for as long as it may: no poll deadline, but the same per-request bounds.
+        return dataclasses.replace(poll_limits(time.monotonic()), deadline=None)
+
+    def _informer(self, kind: ServedKind, resume_from: str) -> None:
+        key = kind.spec.key
+        try:
+            api = build_api_client(
+                spec_of(self.cluster), exec_timeout=settings.TIDEWATCH_EXEC_TIMEOUT
+            )
+        except KubeError as exc:
+            self._quietly(_Item(key, _FAILED, exc))
+            return
+        try:
+            while not self.ending.is_set():
+                informer = Informer(
+                    api,
+                    kind,
+                    on_event=lambda e: self._put(_Item(key, _EVENT, e)),
+                    on_synced=lambda s: self._put(_Item(key, _SYNCED, s)),
+                    on_bookmark=lambda v: self._put(_Item(key, _BOOKMARK, v)),
+                    stop=threading.Event(),
+                    should_stop=self.ending.is_set,
+                    resume_from=resume_from,
+                    resync_seconds=self.knobs.resync_seconds,
+                    watch_timeout=self.knobs.watch_seconds,
+                    page_size=settings.TIDEWATCH_LIST_PAGE_SIZE,
+                    max_pages=settings.TIDEWATCH_MAX_LIST_PAGES,
+                    timeouts=self._limits(),
+                    clock=self.clock,
+                )
+                with self.informers_lock:
+                    self.informers[key] = informer
+                if self.ending.is_set():
+                    return
+                if resume_from:
+                    self._put(_Item(key, _RESUMED, resume_from))
+                try:
+                    informer.run()
+                    return
+                except WatchUnavailable as exc:
+                    self._put(_Item(key, _UNAVAILABLE, exc))
+                    return
+                except KubeError as exc:
+                    self._put(_Item(key, _FAILED, exc))
+                except _Stopped:
+                    return
+                except Exception as exc:  # a bug must not end the other kinds' watches
+                    log.exception("watch %s: unexpected error", key)
+                    self._put(_Item(key, _FAILED, KubeError("InternalError", f"{exc}"[:500])))
+                resume_from = ""  # after a failure the kind is listed again
+                if self.ending.wait(self.knobs.retry_seconds):
+                    return
+        except _Stopped:
+            return
+        finally:
+            api.close()
+
+    def _quietly(self, item: _Item) -> None:
+        with contextlib.suppress(_Stopped):
+            self._put(item)
+
+    def _supporting(self) -> None:
+        """Re-list the supporting kinds every support_seconds, once the first lists are in
+        (their Events are asked for the kinds that have objects)."""
+        while not self.initial_done.wait(0.2):
+            if self.ending.is_set():
+                return
+        try:
+            api = build_api_client(
+                spec_of(self.cluster), exec_timeout=settings.TIDEWATCH_EXEC_TIMEOUT
+            )
+        except KubeError:
+            # The informers report the same problem on their kinds.
+            self._quietly(_Item("", _SUPPORTING, None))
+            return
+        try:
+            while not self.ending.is_set():
+                with self.event_kinds_lock:
+                    kinds = sorted(self.event_kinds)
+                try:
+                    snapshot = collect_supporting(
+                        api,
+                        self.served,
+                        self.discovery_errors,
+                        event_kinds=kinds,
+                        page_size=settings.TIDEWATCH_LIST_PAGE_SIZE,
+                        limits=poll_limits(time.monotonic()),
+                        max_events=settings.TIDEWATCH_MAX_EVENTS,
+                    )
+                except Exception:  # each list records its own failure; this is a bug
+                    log.exception("cluster %s: supporting lists failed", self.cluster.name)
+                else:
+                    self._put(_Item("", _SUPPORTING, snapshot))
+                if self.ending.wait(self.knobs.support_seconds):
+                    return
+        except _Stopped:
+            return
+        finally:
+            api.close()
