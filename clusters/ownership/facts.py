@@ -30,7 +30,17 @@ class ObjectBrief:
         return display(self.kind, self.namespace, self.name)
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "display": self.display}
+        # By hand, not dataclasses.asdict: that deep-copies a Deployer's claims only for them
+        # to be dropped (seconds on a first poll of thousands of objects).
+        return {
+            "key": self.key,
+            "tool": self.tool,
+            "kind": self.kind,
+            "namespace": self.namespace,
+            "name": self.name,
+            "status": self.status,
+            "display": self.display,
+        }
 
 
 @dataclass
@@ -46,7 +56,13 @@ class Deployer(ObjectBrief):
 
     def to_dict(self) -> dict[str, Any]:
         out = super().to_dict()
-        out.pop("claims", None)
+        display = out.pop("display")  # last, as before
+        out.update(
+            via_target=self.via_target,
+            resources=self.resources,
+            home_only=self.home_only,
+            display=display,
+        )
         return out
 
 

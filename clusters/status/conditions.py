@@ -10,7 +10,6 @@ as ``status.conditions: expected a list, got str``. The normalizer turns any rec
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -50,19 +49,47 @@ def type_name(value: Any) -> str:
     return type(value).__name__
 
 
-@dataclass(frozen=True)
 class Node:
-    """A value inside the raw object, addressed by its path (for error messages)."""
+    """A value inside the raw object, addressed by its path (for error messages).
 
-    value: Any
-    path: str
-    problems: Problems
-    # Below a value of the wrong type: that is already reported, "missing" would be noise.
-    broken: bool = False
+    The path is built only when asked for (a problem or a message): a first sync reads millions
+    of fields and formatting each one's path cost seconds. Nodes are never modified."""
+
+    __slots__ = ("value", "problems", "broken", "_path", "_parent", "_key")
+
+    def __init__(self, value: Any, path: str, problems: Problems, broken: bool = False) -> None:
+        self.value = value
+        self.problems = problems
+        # Below a value of the wrong type: that is already reported, "missing" would be noise.
+        self.broken = broken
+        self._path: str | None = path
+        self._parent: Node | None = None
+        self._key: str | int | None = None
 
     @classmethod
     def root(cls, value: Any, problems: Problems | None = None) -> Node:
         return cls(value, "", problems if problems is not None else Problems())
+
+    def __repr__(self) -> str:
+        return f"Node({self.value!r}, {self.path!r})"
+
+    @property
+    def path(self) -> str:
+        if self._path is None:
+            assert self._parent is not None
+            parent = self._parent.path
+            key = self._key
+            if isinstance(key, int):
+                self._path = f"{parent}[{key}]"
+            else:
+                self._path = f"{parent}.{key}" if parent else str(key)
+        return self._path
+
+    def _below(self, value: Any, key: str | int, broken: bool = False) -> Node:
+        node = Node.__new__(Node)
+        node.value, node.problems, node.broken = value, self.problems, broken
+        node._path, node._parent, node._key = None, self, key
+        return node
 
     # -- navigation -----------------------------------------------------------------------------
 
@@ -74,13 +101,13 @@ class Node:
         return node
 
     def _child(self, key: str) -> Node:
-        path = f"{self.path}.{key}" if self.path else key
-        if self.value is None:
-            return Node(None, path, self.problems, self.broken)
-        if not isinstance(self.value, dict):
+        value = self.value
+        if value is None:
+            return self._below(None, key, self.broken)
+        if not isinstance(value, dict):
             self._wrong(dict)
-            return Node(None, path, self.problems, broken=True)
-        return Node(self.value.get(key), path, self.problems)
+            return self._below(None, key, True)
+        return self._below(value.get(key), key)
 
     def present(self) -> bool:
         return self.value is not None
@@ -102,7 +129,7 @@ class Node:
         """List elements as nodes, [] when absent or of the wrong type."""
         if not self._check(list):
             return []
-        return [Node(v, f"{self.path}[{i}]", self.problems) for i, v in enumerate(self.value)]
+        return [self._below(v, i) for i, v in enumerate(self.value)]
 
     def entries(self) -> list[tuple[str, Node]]:
         """Object members as (key, node) pairs, [] when absent or of the wrong type."""
