@@ -13,7 +13,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import DataError, IntegrityError, transaction
+import orjson
+from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from clusters.collect.kinds import KindSpec
@@ -385,11 +386,12 @@ def _write_chunk(
                 "id", "status", "sync", "applied_revision"
             )
         }
-        if ids
+        if ids  # a first sync (or only new objects): nothing to compare with
         else {}
     )
+    at = _db_datetime(now)
     with transaction.atomic():
-        transitions: list[StatusTransition] = []
+        transitions: list[tuple[Any, ...]] = []
         new_rows: list[GitOpsObject] = []
         changed_rows: list[GitOpsObject] = []
         for key, record in fresh.items():
@@ -400,47 +402,113 @@ def _write_chunk(
                 obj.id = existing[key][0]
                 changed_rows.append(obj)
                 if obj.id in before:
-                    transitions.extend(_transitions(cluster, obj, before[obj.id], now))
+                    transitions.extend(_transitions(cluster, obj, before[obj.id], at))
+        # Objects through the ORM (their ids are needed below); the child rows, ten or more per
+        # object, as plain tuples: building and compiling model instances for them was most of
+        # a first sync's time.
         GitOpsObject.objects.bulk_create(new_rows, batch_size=BATCH)
         for obj in new_rows:
-            transitions.extend(_appearance(cluster, obj, now))
+            transitions.extend(_appearance(cluster, obj, at))
         GitOpsObject.objects.bulk_update(changed_rows, _RECORD_FIELDS, batch_size=BATCH)
 
         touched = new_rows + changed_rows
-        ManagedResource.objects.filter(obj__in=[o.id for o in changed_rows]).delete()
-        ObjectTarget.objects.filter(obj__in=[o.id for o in changed_rows]).delete()
-        Dependency.objects.filter(obj__in=[o.id for o in changed_rows]).delete()
-        Dependency.objects.bulk_create(
+        changed_ids = [o.id for o in changed_rows]
+        if changed_ids:  # new objects have no child rows yet
+            ManagedResource.objects.filter(obj__in=changed_ids).delete()
+            ObjectTarget.objects.filter(obj__in=changed_ids).delete()
+            Dependency.objects.filter(obj__in=changed_ids).delete()
+        cid = cluster.pk
+        _insert(
+            Dependency,
+            ("cluster", "obj", "relation", "group", "kind", "namespace", "name"),
             (
-                Dependency(
-                    cluster=cluster,
-                    obj=obj,
-                    # Free text in the CR (Argo CD destinations, status.resources): cut to
-                    # the column, or PostgreSQL rejects the whole poll.
-                    relation=d["relation"][:20],
-                    group=d["group"][:200],
-                    kind=d["kind"][:100],
-                    namespace=d["namespace"][:253],
-                    name=d["name"][:253],
+                # Free text in the CR (Argo CD destinations, status.resources): cut to the
+                # column, or PostgreSQL rejects the whole poll.
+                (
+                    cid,
+                    obj.id,
+                    d["relation"][:20],
+                    d["group"][:200],
+                    d["kind"][:100],
+                    d["namespace"][:253],
+                    d["name"][:253],
                 )
                 for obj in touched
                 for d in obj.dependencies
             ),
-            batch_size=BATCH,
         )
-        ManagedResource.objects.bulk_create(
-            (m for obj in touched for m in _managed_rows(cluster, obj, fresh)), batch_size=BATCH
-        )
-        ObjectTarget.objects.bulk_create(
+        _insert(
+            ManagedResource,
+            ("cluster", "obj", "group", "kind", "namespace", "name", "version", "sync", "health"),
             (
-                ObjectTarget(cluster=cluster, obj=obj, namespace=ns[:253])
+                (
+                    cid,
+                    obj.id,
+                    ref.group[:200],
+                    ref.kind[:100],
+                    ref.namespace[:253],
+                    ref.name[:253],
+                    ref.version[:50],
+                    (ref.sync or "")[:20],
+                    (ref.health or "")[:20],
+                )
                 for obj in touched
-                for ns in obj.target_namespaces
+                for ref in fresh[(obj.namespace, obj.name)].managed
             ),
-            batch_size=BATCH,
         )
-        StatusTransition.objects.bulk_create(transitions, batch_size=BATCH)
+        _insert(
+            ObjectTarget,
+            ("cluster", "obj", "namespace"),
+            ((cid, obj.id, ns[:253]) for obj in touched for ns in obj.target_namespaces),
+        )
+        _insert(StatusTransition, _TRANSITION_COLUMNS, transitions)
     return len(new_rows), len(changed_rows)
+
+
+# Rows per executemany: bounds the tuples held at once, whatever one chunk claims.
+INSERT_BATCH = 5000
+
+
+def _insert(model: type[Any], fields: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> None:
+    """INSERT plain tuples of already prepared values (strings, ints, None, database datetimes)
+    for ``fields`` of ``model``, in batches of one executemany each."""
+    ops = connection.ops
+    meta = model._meta
+    columns = ", ".join(ops.quote_name(meta.get_field(name).column) for name in fields)
+    sql = (
+        f"INSERT INTO {ops.quote_name(meta.db_table)} ({columns}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+    )
+    batch: list[tuple[Any, ...]] = []
+    with connection.cursor() as cursor:
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= INSERT_BATCH:
+                cursor.executemany(sql, batch)
+                batch = []
+        if batch:
+            cursor.executemany(sql, batch)
+
+
+def _db_datetime(value: datetime) -> Any:
+    """``value`` as the database takes it in a raw statement (what the ORM would send)."""
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+_TRANSITION_COLUMNS = (
+    "cluster",
+    "obj",
+    "tool",
+    "group",
+    "kind",
+    "namespace",
+    "name",
+    "at",
+    "field",
+    "from_value",
+    "to_value",
+    "message",
+)
 
 
 def _delete_gone(
@@ -468,24 +536,6 @@ def _delete_gone(
             batch_size=BATCH,
         )
         GitOpsObject.objects.filter(id__in=[pk for _, pk in gone]).delete()
-
-
-def _managed_rows(
-    cluster: Cluster, obj: GitOpsObject, fresh: dict[tuple[str, str], ObjectRecord]
-) -> Iterable[ManagedResource]:
-    record = fresh[(obj.namespace, obj.name)]
-    for ref in record.managed:
-        yield ManagedResource(
-            cluster=cluster,
-            obj=obj,
-            group=ref.group[:200],
-            kind=ref.kind[:100],
-            namespace=ref.namespace[:253],
-            name=ref.name[:253],
-            version=ref.version[:50],
-            sync=(ref.sync or "")[:20],
-            health=(ref.health or "")[:20],
-        )
 
 
 def _row_from_record(
@@ -525,8 +575,8 @@ def _row_from_record(
 
 
 def _transitions(
-    cluster: Cluster, obj: GitOpsObject, before: dict[str, Any], now: datetime
-) -> list[StatusTransition]:
+    cluster: Cluster, obj: GitOpsObject, before: dict[str, Any], at: Any
+) -> list[tuple[Any, ...]]:
     result = []
     for field_name, attr in (
         (StatusTransition.STATUS, "status"),
@@ -535,35 +585,36 @@ def _transitions(
     ):
         old, new = before[attr], getattr(obj, attr)
         if old != new:
-            result.append(_transition(cluster, obj, now, field_name, old, new))
+            result.append(_transition(cluster, obj, at, field_name, old, new))
     return result
 
 
-def _appearance(cluster: Cluster, obj: GitOpsObject, now: datetime) -> list[StatusTransition]:
+def _appearance(cluster: Cluster, obj: GitOpsObject, at: Any) -> list[tuple[Any, ...]]:
     # Presence and status shape the history strip; the first sync value is on the object itself
     # (a row per new object less matters on a first poll of 20,000 objects).
     return [
-        _transition(cluster, obj, now, StatusTransition.PRESENCE, "", PRESENT),
-        _transition(cluster, obj, now, StatusTransition.STATUS, "", obj.status),
+        _transition(cluster, obj, at, StatusTransition.PRESENCE, "", PRESENT),
+        _transition(cluster, obj, at, StatusTransition.STATUS, "", obj.status),
     ]
 
 
 def _transition(
-    cluster: Cluster, obj: GitOpsObject, now: datetime, field_name: str, old: str, new: str
-) -> StatusTransition:
-    return StatusTransition(
-        cluster=cluster,
-        obj=obj,
-        tool=obj.tool,
-        group=obj.group,
-        kind=obj.kind,
-        namespace=obj.namespace,
-        name=obj.name,
-        at=now,
-        field=field_name,
-        from_value=old[:500],
-        to_value=new[:500],
-        message=obj.message[:2000],
+    cluster: Cluster, obj: GitOpsObject, at: Any, field_name: str, old: str, new: str
+) -> tuple[Any, ...]:
+    """One StatusTransition row as _TRANSITION_COLUMNS; ``at`` as _db_datetime gives it."""
+    return (
+        cluster.pk,
+        obj.id,
+        obj.tool,
+        obj.group,
+        obj.kind,
+        obj.namespace,
+        obj.name,
+        at,
+        field_name,
+        old[:500],
+        new[:500],
+        obj.message[:2000],
     )
 
 
@@ -580,12 +631,27 @@ def _capped(message: str) -> str:
 
 def _capped_strings(value: Any) -> Any:
     """``value`` with every string longer than MESSAGE_LIMIT capped, at any depth."""
+    if isinstance(value, (dict, list)) and _serialized_size(value) <= MESSAGE_LIMIT:
+        # No string inside can be longer than the whole: the common case, without the walk
+        # over every field (seconds on a first sync of thousands of objects).
+        return value
+    return _capped_walk(value)
+
+
+def _serialized_size(value: Any) -> int:
+    try:
+        return len(orjson.dumps(value))
+    except (TypeError, orjson.JSONEncodeError):  # not plain JSON (a YAML fixture's date ...)
+        return MESSAGE_LIMIT + 1
+
+
+def _capped_walk(value: Any) -> Any:
     if isinstance(value, str):
         return _capped(value)
     if isinstance(value, dict):
-        return {key: _capped_strings(item) for key, item in value.items()}
+        return {key: _capped_walk(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [_capped_strings(item) for item in value]
+        return [_capped_walk(item) for item in value]
     return value
 
 
