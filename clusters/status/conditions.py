@@ -49,6 +49,9 @@ def type_name(value: Any) -> str:
     return type(value).__name__
 
 
+_new_node = object.__new__
+
+
 class Node:
     """A value inside the raw object, addressed by its path (for error messages).
 
@@ -86,7 +89,7 @@ class Node:
         return self._path
 
     def _below(self, value: Any, key: str | int, broken: bool = False) -> Node:
-        node = Node.__new__(Node)
+        node = _new_node(Node)
         node.value, node.problems, node.broken = value, self.problems, broken
         node._path, node._parent, node._key = None, self, key
         return node
@@ -101,13 +104,32 @@ class Node:
         return node
 
     def _child(self, key: str) -> Node:
+        # The hottest path of a first sync (hundreds of reads per object): built inline.
         value = self.value
-        if value is None:
-            return self._below(None, key, self.broken)
-        if not isinstance(value, dict):
+        child = _new_node(Node)
+        child.problems, child._path, child._parent, child._key = self.problems, None, self, key
+        if type(value) is dict:
+            child.value, child.broken = value.get(key), False
+        elif value is None:
+            child.value, child.broken = None, self.broken
+        elif isinstance(value, dict):
+            child.value, child.broken = value.get(key), False
+        else:
             self._wrong(dict)
-            return self._below(None, key, True)
-        return self._below(value.get(key), key)
+            child.value, child.broken = None, True
+        return child
+
+    def text_of(self, key: str, default: str = "", *, required: bool = False) -> str:
+        """``get(key).text(default, required=required)``, without building a node when the
+        field is a plain string or absent (the common case, read hundreds of times an object)."""
+        value = self.value
+        if type(value) is dict:
+            found = value.get(key)
+            if type(found) is str:
+                return found
+            if found is None and not required:
+                return default
+        return self._child(key).text(default, required=required)
 
     def present(self) -> bool:
         return self.value is not None
@@ -197,18 +219,18 @@ def read_conditions(node: Node, *, default_status: str = "") -> list[Condition]:
     for item in node.items():
         if not item.is_mapping():
             continue
-        ctype = item.get("type").text(required=True)
+        ctype = item.text_of("type", required=True)
         if not ctype:
             continue
-        status = item.get("status").text(default_status, required=not default_status)
+        status = item.text_of("status", default_status, required=not default_status)
         if status and status not in CONDITION_STATUSES:
             item.problems.add(f"{item.path}.status: {status!r} is not True, False or Unknown")
         found.append(
             Condition(
                 type=ctype,
                 status=status,
-                reason=item.get("reason").text(),
-                message=item.get("message").text(),
+                reason=item.text_of("reason"),
+                message=item.text_of("message"),
                 last_transition_time=item.get("lastTransitionTime").timestamp(),
             )
         )
@@ -234,7 +256,7 @@ def condition_generations(node: Node) -> dict[str, int]:
     for item in node.items():
         if not isinstance(item.value, dict):
             continue
-        ctype = item.get("type").text()
+        ctype = item.text_of("type")
         generation = item.get("observedGeneration").integer()
         if ctype and generation is not None:
             generations[ctype] = generation
