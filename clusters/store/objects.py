@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -34,7 +34,7 @@ from clusters.models import (
     status_rank,
 )
 from clusters.status.normalize import normalize, strip_managed_fields
-from clusters.status.record import ObjectRecord
+from clusters.status.record import Condition, DependencyRef, ObjectRecord
 
 BATCH = 500
 CHUNK = 1000
@@ -644,14 +644,36 @@ def _row_from_record(
         last_transition_time=parse_time(record.last_transition_time),
         last_reconcile_time=parse_time(record.last_reconcile_time),
         target_namespaces=sorted(set(record.target_namespaces)),
-        dependencies=[asdict(d) for d in record.dependencies],
+        dependencies=[_dependency_dict(d) for d in record.dependencies],
         # Condition messages, details (Argo CD operation messages ...) and the raw copy can hold
         # the same megabyte message: capped alike, so no page or row carries it whole.
-        conditions=_capped_strings([asdict(c) for c in record.conditions]),
+        conditions=_capped_strings([_condition_dict(c) for c in record.conditions]),
         details=_capped_strings(record.details),
         raw=_capped_strings(raw),
         changed_at=now,
     )
+
+
+# By hand rather than dataclasses.asdict (a deep copy, field by field): the same keys in the
+# same order, at a fraction of the cost on a first sync.
+def _dependency_dict(d: DependencyRef) -> dict[str, str]:
+    return {
+        "relation": d.relation,
+        "kind": d.kind,
+        "namespace": d.namespace,
+        "name": d.name,
+        "group": d.group,
+    }
+
+
+def _condition_dict(c: Condition) -> dict[str, Any]:
+    return {
+        "type": c.type,
+        "status": c.status,
+        "reason": c.reason,
+        "message": c.message,
+        "last_transition_time": c.last_transition_time,
+    }
 
 
 def _transitions(
