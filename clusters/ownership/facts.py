@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from clusters.ownership.boundaries import TOOL_NAMES, TOOLS, Boundaries, is_home_kind
@@ -81,14 +81,18 @@ class Facts:
         self.claims_by_object: dict[str, list[Claim]] = defaultdict(list)
         seen: set[tuple[str, str]] = set()
         for claim in claims:
-            pair = (claim.object_key, claim.resource_key)
+            rkey = claim.resource_key  # a formatted string: built once per claim
+            pair = (claim.object_key, rkey)
             if claim.object_key not in self.objects or pair in seen:
                 continue
             seen.add(pair)
-            self.claims_by_resource[claim.resource_key].append(claim)
+            self.claims_by_resource[rkey].append(claim)
             self.claims_by_object[claim.object_key].append(claim)
+        # One claim is never contested (most resources): only the rest need their tools.
         self.contested = {
-            rkey for rkey, found in self.claims_by_resource.items() if len(self.tools_of(found)) > 1
+            rkey
+            for rkey, found in self.claims_by_resource.items()
+            if len(found) > 1 and len(self.tools_of(found)) > 1
         }
         self.deployers = self._deployers()
         self.residents: dict[str, list[ObjectBrief]] = defaultdict(list)
@@ -123,7 +127,12 @@ class Facts:
                 )
                 out[namespace].append(
                     Deployer(
-                        **asdict(brief(obj)),
+                        obj.key,
+                        obj.tool,
+                        obj.kind,
+                        obj.namespace,
+                        obj.name,
+                        obj.status,
                         via_target=namespace in obj.target_namespaces,
                         resources=len(found),
                         home_only=home_only,
