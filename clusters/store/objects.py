@@ -471,7 +471,8 @@ _OBJECT_FIELDS = ("cluster", "group", "kind", "namespace", "name", *_RECORD_FIEL
 
 
 def _insert_objects(rows: list[GitOpsObject]) -> None:
-    """INSERT new objects, multi-row statements with RETURNING; sets each row's ``id``.
+    """INSERT new objects (multi-row statements with RETURNING; on PostgreSQL a COPY); sets
+    each row's ``id``.
 
     What ``bulk_create`` writes, with JSON serialised by orjson (the standard library's
     encoder was a tenth of a first sync)."""
@@ -499,14 +500,31 @@ def _insert_objects(rows: list[GitOpsObject]) -> None:
     inserted = timezone.now()
     for obj in rows:  # what auto_now_add / auto_now set on an insert
         obj.first_seen_at = obj.changed_at = inserted
+
+    def values(obj: GitOpsObject) -> list[Any]:
+        return [
+            value if prep is None else prep(value)
+            for value, prep in zip(
+                (getattr(obj, attname) for attname in attnames), prepare, strict=True
+            )
+        ]
+
+    if connection.vendor == "postgresql":
+        # Ids from the table's own sequence, then one COPY: no statement per few rows.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [meta.db_table, len(rows)],
+            )
+            for obj, (pk,) in zip(rows, cursor.fetchall(), strict=True):
+                obj.id = pk
+        with_id = f"{ops.quote_name('id')}, {columns}"
+        _copy(meta.db_table, with_id, ([obj.id, *values(obj)] for obj in rows))
+        return
     with connection.cursor() as cursor:
         for start in range(0, len(rows), per_statement):
             batch = rows[start : start + per_statement]
-            params: list[Any] = []
-            for obj in batch:
-                for attname, prep in zip(attnames, prepare, strict=True):
-                    value = getattr(obj, attname)
-                    params.append(value if prep is None else prep(value))
+            params = [value for obj in batch for value in values(obj)]
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) VALUES "
                 f"{', '.join([placeholder] * len(batch))} RETURNING {returning}",
@@ -559,6 +577,9 @@ def _insert(model: type[Any], fields: Sequence[str], rows: Iterable[tuple[Any, .
         f"INSERT INTO {ops.quote_name(meta.db_table)} ({columns}) "
         f"VALUES ({', '.join(['%s'] * len(fields))})"
     )
+    if connection.vendor == "postgresql":
+        _copy(meta.db_table, columns, rows)
+        return
     batch: list[tuple[Any, ...]] = []
     with connection.cursor() as cursor:
         for row in rows:
@@ -568,6 +589,19 @@ def _insert(model: type[Any], fields: Sequence[str], rows: Iterable[tuple[Any, .
                 batch = []
         if batch:
             cursor.executemany(sql, batch)
+
+
+def _copy(table: str, columns: str, rows: Iterable[Sequence[Any]]) -> None:
+    """PostgreSQL: the rows through COPY, one round trip instead of one statement per row
+    (executemany waited on the server for each of 200,000 rows of a first sync)."""
+    sql = f"COPY {connection.ops.quote_name(table)} ({columns}) FROM STDIN"
+    with (
+        connection.cursor() as cursor,
+        connection.wrap_database_errors,
+        cursor.cursor.copy(sql) as copy,
+    ):
+        for row in rows:
+            copy.write_row(row)
 
 
 def _db_datetime(value: datetime) -> Any:
