@@ -40,9 +40,10 @@ ROOT = Path(__file__).resolve().parent.parent
 CLUSTER = "scale"
 WORKER_TIMEOUT = 3600  # seconds; a 20,000-object first poll on a loaded 2-core box is minutes
 
-# Targets of issue 6, checked at TARGET_N (or the largest N measured, said so in the output).
+# Targets of issue 6, checked at TARGET_N (or the largest N measured, said so in the output);
+# the first poll's is issue 11's (≤ 2 × floor, with objects of a real server's shape).
 TARGET_N = 20_000
-FIRST_POLL_MAX = 1.5  # × floor
+FIRST_POLL_MAX = 2.0  # × floor
 UNCHANGED_MAX = 1.2  # × floor
 OVERVIEW_MEDIAN_MS = 100.0
 OVERVIEW_QUERIES = 10

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from clusters.ownership.boundaries import TOOL_NAMES, TOOLS, Boundaries, is_home_kind
@@ -30,7 +30,17 @@ class ObjectBrief:
         return display(self.kind, self.namespace, self.name)
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "display": self.display}
+        # By hand, not dataclasses.asdict: that deep-copies a Deployer's claims only for them
+        # to be dropped (seconds on a first poll of thousands of objects).
+        return {
+            "key": self.key,
+            "tool": self.tool,
+            "kind": self.kind,
+            "namespace": self.namespace,
+            "name": self.name,
+            "status": self.status,
+            "display": self.display,
+        }
 
 
 @dataclass
@@ -46,7 +56,13 @@ class Deployer(ObjectBrief):
 
     def to_dict(self) -> dict[str, Any]:
         out = super().to_dict()
-        out.pop("claims", None)
+        display = out.pop("display")  # last, as before
+        out.update(
+            via_target=self.via_target,
+            resources=self.resources,
+            home_only=self.home_only,
+            display=display,
+        )
         return out
 
 
@@ -65,14 +81,18 @@ class Facts:
         self.claims_by_object: dict[str, list[Claim]] = defaultdict(list)
         seen: set[tuple[str, str]] = set()
         for claim in claims:
-            pair = (claim.object_key, claim.resource_key)
+            rkey = claim.resource_key  # a formatted string: built once per claim
+            pair = (claim.object_key, rkey)
             if claim.object_key not in self.objects or pair in seen:
                 continue
             seen.add(pair)
-            self.claims_by_resource[claim.resource_key].append(claim)
+            self.claims_by_resource[rkey].append(claim)
             self.claims_by_object[claim.object_key].append(claim)
+        # One claim is never contested (most resources): only the rest need their tools.
         self.contested = {
-            rkey for rkey, found in self.claims_by_resource.items() if len(self.tools_of(found)) > 1
+            rkey
+            for rkey, found in self.claims_by_resource.items()
+            if len(found) > 1 and len(self.tools_of(found)) > 1
         }
         self.deployers = self._deployers()
         self.residents: dict[str, list[ObjectBrief]] = defaultdict(list)
@@ -107,7 +127,12 @@ class Facts:
                 )
                 out[namespace].append(
                     Deployer(
-                        **asdict(brief(obj)),
+                        obj.key,
+                        obj.tool,
+                        obj.kind,
+                        obj.namespace,
+                        obj.name,
+                        obj.status,
                         via_target=namespace in obj.target_namespaces,
                         resources=len(found),
                         home_only=home_only,

@@ -134,9 +134,11 @@ class GitOpsObject:
         )
 
 
-@dataclass
+@dataclass(slots=True)
 class Claim:
-    """A GitOps object's statement that it manages a resource (one ``ManagedResource`` row)."""
+    """A GitOps object's statement that it manages a resource (one ``ManagedResource`` row).
+
+    Slots: a cluster's analysis holds every claim (200,000 at 20,000 objects)."""
 
     object_key: str
     group: str

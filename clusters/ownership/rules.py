@@ -177,7 +177,9 @@ def argocd_not_by_flux(
 def duplicate_claims(facts: Facts, warnings: Iterable[SharedResourceWarning]) -> list[Violation]:
     """TW005: two objects of one tool claim the same resource (plus SharedResourceWarnings)."""
     found: dict[str, Violation] = {}
-    for rkey, claims in sorted(facts.claims_by_resource.items()):
+    # A resource claimed once cannot be claimed twice: skip those before sorting.
+    claimed_more = [(rkey, c) for rkey, c in facts.claims_by_resource.items() if len(c) > 1]
+    for rkey, claims in sorted(claimed_more):
         doubled = [
             tool
             for tool in TOOLS

@@ -145,11 +145,11 @@ def application_headline(
         first = warnings[0]
         return first.type, first.message + _more_warnings(warnings), first.last_transition_time
     health = status.get("health")
-    health_text = health.get("status").text()
+    health_text = health.text_of("status")
     if not health_text:
         return "NotReconciled", "Argo CD has not reported health for this Application yet", None
     sync_text = status.get("sync", "status").text() or "Unknown"
-    message = health.get("message").text() or (
+    message = health.text_of("message") or (
         f"Argo CD reports health {health_text} and sync {sync_text}"
     )
     return health_text, message, health.get("lastTransitionTime").timestamp()
@@ -183,8 +183,8 @@ def operation_state(node: Node) -> dict[str, Any]:
     """status.operationState trimmed to what the object page shows (JSON-safe)."""
     if not node.present():
         return {}
-    state: dict[str, Any] = {"phase": node.get("phase").text()}
-    _put(state, "message", node.get("message").text())
+    state: dict[str, Any] = {"phase": node.text_of("phase")}
+    _put(state, "message", node.text_of("message"))
     for key in ("startedAt", "finishedAt"):
         _put(state, key, node.get(key).timestamp() or "")
     retry_count = node.get("retryCount").integer()
@@ -201,7 +201,7 @@ def operation_state(node: Node) -> dict[str, Any]:
 
 def _sync_result(result: Node) -> dict[str, Any]:
     trimmed: dict[str, Any] = {}
-    _put(trimmed, "revision", result.get("revision").text())
+    _put(trimmed, "revision", result.text_of("revision"))
     revisions = result.get("revisions").strings()
     if revisions:
         trimmed["revisions"] = revisions
@@ -209,7 +209,7 @@ def _sync_result(result: Node) -> dict[str, Any]:
     for item in result.get("resources").items():
         entry: dict[str, Any] = {}
         for key in SYNC_RESULT_KEYS:
-            _put(entry, key, item.get(key).text())
+            _put(entry, key, item.text_of(key))
         resources.append(entry)
     trimmed["resources"] = resources
     return trimmed
@@ -230,7 +230,7 @@ def application_revisions(status: Node) -> tuple[str, str]:
     compared = _revision_of(status.get("sync"))
     if status.get("sync", "status").text() == "Synced" and compared:
         applied = compared
-    elif op.get("phase").text() == "Succeeded" and result:
+    elif op.text_of("phase") == "Succeeded" and result:
         applied = result
     elif history:
         applied = _revision_of(history[-1])
@@ -240,27 +240,27 @@ def application_revisions(status: Node) -> tuple[str, str]:
 
 
 def _revision_of(node: Node) -> str:
-    return node.get("revision").text() or ", ".join(node.get("revisions").strings())
+    return node.text_of("revision") or ", ".join(node.get("revisions").strings())
 
 
 def application_resources(status: Node) -> list[ResourceRef]:
     # appTree: Argo CD >= 3.0 keeps per-resource health out of the CR; None = "not reported".
-    health_reported = status.get("resourceHealthSource").text() != "appTree"
+    health_reported = status.text_of("resourceHealthSource") != "appTree"
     refs = []
     for item in status.get("resources").items():
-        name = item.get("name").text(required=True)
-        kind = item.get("kind").text(required=True)
+        name = item.text_of("name", required=True)
+        kind = item.text_of("kind", required=True)
         if not name or not kind:
             continue
         health = item.get("health", "status").text() if health_reported else ""
         refs.append(
             ResourceRef(
-                group=item.get("group").text(),
+                group=item.text_of("group"),
                 kind=kind,
-                namespace=item.get("namespace").text(),
+                namespace=item.text_of("namespace"),
                 name=name,
-                version=item.get("version").text(),
-                sync=item.get("status").text() or None,
+                version=item.text_of("version"),
+                sync=item.text_of("status") or None,
                 health=health or None,
             )
         )
@@ -283,12 +283,12 @@ def application_dependencies(
 def _owner_parents(obj: Node, namespace: str) -> list[DependencyRef]:
     parents = []
     for owner in obj.get("metadata", "ownerReferences").items():
-        api_version = owner.get("apiVersion").text()
-        if owner.get("kind").text() != "ApplicationSet" or not api_version.startswith(
+        api_version = owner.text_of("apiVersion")
+        if owner.text_of("kind") != "ApplicationSet" or not api_version.startswith(
             ARGO_GROUP + "/"
         ):
             continue
-        name = owner.get("name").text(required=True)
+        name = owner.text_of("name", required=True)
         if name:
             # ownerReferences cannot cross namespaces.
             parents.append(DependencyRef("parent", "ApplicationSet", namespace, name, ARGO_GROUP))
@@ -311,7 +311,7 @@ def _tracking_parent(obj: Node, namespace: str) -> list[DependencyRef]:
     group, _, kind = group_kind.partition("/")
     target_namespace, _, target_name = namespaced_name.partition("/")
     me = obj.get("metadata", "name").text()
-    if (group, kind, target_name) != (ARGO_GROUP, obj.get("kind").text(), me):
+    if (group, kind, target_name) != (ARGO_GROUP, obj.text_of("kind"), me):
         return []
     if target_namespace not in ("", namespace) or not app:
         return []
@@ -336,8 +336,8 @@ def argo_source(spec: Node) -> dict[str, Any]:
 
 
 def _one_source(node: Node) -> dict[str, Any]:
-    source: dict[str, Any] = {key: node.get(key).text() for key in SOURCE_KEYS}
-    _put(source, "ref", node.get("ref").text())
+    source: dict[str, Any] = {key: node.text_of(key) for key in SOURCE_KEYS}
+    _put(source, "ref", node.text_of("ref"))
     return source
 
 
@@ -349,7 +349,7 @@ def _application_details(
         # Exactly as written, for the page (the record maps unknown values to Unknown).
         "healthStatus": health_text,
         "syncStatus": sync_text,
-        "project": spec.get("project").text(),
+        "project": spec.text_of("project"),
         "destination": {
             key: spec.get("destination", key).text() for key in ("server", "name", "namespace")
         },
@@ -357,7 +357,7 @@ def _application_details(
     if operation:
         details["operationState"] = operation
     for key in ("resourceHealthSource", "controllerNamespace", "sourceType"):
-        _put(details, key, status.get(key).text())
+        _put(details, key, status.text_of(key))
     _put(details, "syncRevision", status.get("sync", "revision").text())
     _put(details, "healthMessage", status.get("health", "message").text())
     source_types = status.get("sourceTypes").strings()
@@ -421,7 +421,7 @@ def _applicationset_details(obj: Node, status: Node) -> dict[str, Any]:
     for item in status.get("applicationStatus").items():
         entry: dict[str, Any] = {}
         for key in ("application", "status", "step", "message"):
-            entry[key] = item.get(key).text()
+            entry[key] = item.text_of(key)
         entry["targetRevisions"] = item.get("targetRevisions").strings()
         _put(entry, "lastTransitionTime", item.get("lastTransitionTime").timestamp() or "")
         progress.append(entry)
@@ -432,7 +432,7 @@ def _applicationset_details(obj: Node, status: Node) -> dict[str, Any]:
         details["resourcesCount"] = count
     _put(details, "healthStatus", status.get("health", "status").text())
     strategy = obj.get("spec", "strategy")
-    _put(details, "strategy", strategy.get("type").text())
+    _put(details, "strategy", strategy.text_of("type"))
     return details
 
 
@@ -449,10 +449,10 @@ def read_appproject(obj: Node, base: ObjectRecord) -> ObjectRecord:
         message="AppProject exists; projects have no health of their own",
         dependencies=flux_parents(obj),
         details={
-            "description": spec.get("description").text(),
+            "description": spec.text_of("description"),
             "sourceRepos": spec.get("sourceRepos").strings(),
             "destinations": [
-                {key: item.get(key).text() for key in ("server", "name", "namespace")}
+                {key: item.text_of(key) for key in ("server", "name", "namespace")}
                 for item in spec.get("destinations").items()
             ],
         },

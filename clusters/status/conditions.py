@@ -10,7 +10,6 @@ as ``status.conditions: expected a list, got str``. The normalizer turns any rec
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -50,19 +49,50 @@ def type_name(value: Any) -> str:
     return type(value).__name__
 
 
-@dataclass(frozen=True)
-class Node:
-    """A value inside the raw object, addressed by its path (for error messages)."""
+_new_node = object.__new__
 
-    value: Any
-    path: str
-    problems: Problems
-    # Below a value of the wrong type: that is already reported, "missing" would be noise.
-    broken: bool = False
+
+class Node:
+    """A value inside the raw object, addressed by its path (for error messages).
+
+    The path is built only when asked for (a problem or a message): a first sync reads millions
+    of fields and formatting each one's path cost seconds. Nodes are never modified."""
+
+    __slots__ = ("value", "problems", "broken", "_path", "_parent", "_key")
+
+    def __init__(self, value: Any, path: str, problems: Problems, broken: bool = False) -> None:
+        self.value = value
+        self.problems = problems
+        # Below a value of the wrong type: that is already reported, "missing" would be noise.
+        self.broken = broken
+        self._path: str | None = path
+        self._parent: Node | None = None
+        self._key: str | int | None = None
 
     @classmethod
     def root(cls, value: Any, problems: Problems | None = None) -> Node:
         return cls(value, "", problems if problems is not None else Problems())
+
+    def __repr__(self) -> str:
+        return f"Node({self.value!r}, {self.path!r})"
+
+    @property
+    def path(self) -> str:
+        if self._path is None:
+            assert self._parent is not None
+            parent = self._parent.path
+            key = self._key
+            if isinstance(key, int):
+                self._path = f"{parent}[{key}]"
+            else:
+                self._path = f"{parent}.{key}" if parent else str(key)
+        return self._path
+
+    def _below(self, value: Any, key: str | int, broken: bool = False) -> Node:
+        node = _new_node(Node)
+        node.value, node.problems, node.broken = value, self.problems, broken
+        node._path, node._parent, node._key = None, self, key
+        return node
 
     # -- navigation -----------------------------------------------------------------------------
 
@@ -74,13 +104,32 @@ class Node:
         return node
 
     def _child(self, key: str) -> Node:
-        path = f"{self.path}.{key}" if self.path else key
-        if self.value is None:
-            return Node(None, path, self.problems, self.broken)
-        if not isinstance(self.value, dict):
+        # The hottest path of a first sync (hundreds of reads per object): built inline.
+        value = self.value
+        child = _new_node(Node)
+        child.problems, child._path, child._parent, child._key = self.problems, None, self, key
+        if type(value) is dict:
+            child.value, child.broken = value.get(key), False
+        elif value is None:
+            child.value, child.broken = None, self.broken
+        elif isinstance(value, dict):
+            child.value, child.broken = value.get(key), False
+        else:
             self._wrong(dict)
-            return Node(None, path, self.problems, broken=True)
-        return Node(self.value.get(key), path, self.problems)
+            child.value, child.broken = None, True
+        return child
+
+    def text_of(self, key: str, default: str = "", *, required: bool = False) -> str:
+        """``get(key).text(default, required=required)``, without building a node when the
+        field is a plain string or absent (the common case, read hundreds of times an object)."""
+        value = self.value
+        if type(value) is dict:
+            found = value.get(key)
+            if type(found) is str:
+                return found
+            if found is None and not required:
+                return default
+        return self._child(key).text(default, required=required)
 
     def present(self) -> bool:
         return self.value is not None
@@ -102,7 +151,7 @@ class Node:
         """List elements as nodes, [] when absent or of the wrong type."""
         if not self._check(list):
             return []
-        return [Node(v, f"{self.path}[{i}]", self.problems) for i, v in enumerate(self.value)]
+        return [self._below(v, i) for i, v in enumerate(self.value)]
 
     def entries(self) -> list[tuple[str, Node]]:
         """Object members as (key, node) pairs, [] when absent or of the wrong type."""
@@ -170,18 +219,18 @@ def read_conditions(node: Node, *, default_status: str = "") -> list[Condition]:
     for item in node.items():
         if not item.is_mapping():
             continue
-        ctype = item.get("type").text(required=True)
+        ctype = item.text_of("type", required=True)
         if not ctype:
             continue
-        status = item.get("status").text(default_status, required=not default_status)
+        status = item.text_of("status", default_status, required=not default_status)
         if status and status not in CONDITION_STATUSES:
             item.problems.add(f"{item.path}.status: {status!r} is not True, False or Unknown")
         found.append(
             Condition(
                 type=ctype,
                 status=status,
-                reason=item.get("reason").text(),
-                message=item.get("message").text(),
+                reason=item.text_of("reason"),
+                message=item.text_of("message"),
                 last_transition_time=item.get("lastTransitionTime").timestamp(),
             )
         )
@@ -207,7 +256,7 @@ def condition_generations(node: Node) -> dict[str, int]:
     for item in node.items():
         if not isinstance(item.value, dict):
             continue
-        ctype = item.get("type").text()
+        ctype = item.text_of("type")
         generation = item.get("observedGeneration").integer()
         if ctype and generation is not None:
             generations[ctype] = generation

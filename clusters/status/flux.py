@@ -298,8 +298,8 @@ def _sync_and_revisions(
     kind: str, status: Node, conditions: list[Condition]
 ) -> tuple[Sync, str, str]:
     if kind == "Kustomization":
-        applied = status.get("lastAppliedRevision").text()
-        attempted = status.get("lastAttemptedRevision").text()
+        applied = status.text_of("lastAppliedRevision")
+        attempted = status.text_of("lastAttemptedRevision")
         return compare_revisions(applied, attempted), applied, attempted
     if kind == "HelmRelease":
         return helmrelease_sync(status, conditions)
@@ -308,7 +308,7 @@ def _sync_and_revisions(
     if kind == "ImagePolicy":
         return Sync.NOT_APPLICABLE, _latest_image(status), ""
     if kind == "ImageUpdateAutomation":
-        return Sync.NOT_APPLICABLE, status.get("lastPushCommit").text(), ""
+        return Sync.NOT_APPLICABLE, status.text_of("lastPushCommit"), ""
     return Sync.NOT_APPLICABLE, "", ""
 
 
@@ -323,16 +323,16 @@ def helmrelease_sync(status: Node, conditions: list[Condition]) -> tuple[Sync, s
     """HelmRelease sync, for v2 (history) and v2beta1 (lastAppliedRevision) status shapes."""
     history = helm_history(status.get("history"))
     deployed = next((s for s in history if s.get("status") == "deployed"), None)
-    attempted = status.get("lastAttemptedRevision").text()
+    attempted = status.text_of("lastAttemptedRevision")
     # v2beta1 wrote lastAppliedRevision; v2 only keeps release snapshots.
-    applied = status.get("lastAppliedRevision").text() or (
+    applied = status.text_of("lastAppliedRevision") or (
         str(deployed.get("chartVersion", "")) if deployed else ""
     )
     if _helm_attempt_failed(conditions, history):
         return Sync.OUT_OF_SYNC, applied, attempted
     if applied and attempted and applied != attempted:
         return Sync.OUT_OF_SYNC, applied, attempted
-    attempted_config = status.get("lastAttemptedConfigDigest").text()
+    attempted_config = status.text_of("lastAttemptedConfigDigest")
     deployed_config = str(deployed.get("configDigest", "")) if deployed else ""
     if attempted_config and deployed_config and attempted_config != deployed_config:
         return Sync.OUT_OF_SYNC, applied, attempted
@@ -380,7 +380,7 @@ def helm_history(node: Node) -> list[dict[str, Any]]:
 def _snapshot(item: Node) -> dict[str, Any]:
     snapshot: dict[str, Any] = {}
     for key in SNAPSHOT_TEXT_KEYS:
-        value = item.get(key).text()
+        value = item.text_of(key)
         if value:
             snapshot[key] = value
     for key in ("firstDeployed", "lastDeployed", "deleted"):
@@ -390,7 +390,7 @@ def _snapshot(item: Node) -> dict[str, Any]:
     version = item.get("version").integer()
     if version is not None:
         snapshot["version"] = version
-    hooks = {name: hook.get("phase").text() for name, hook in item.get("testHooks").entries()}
+    hooks = {name: hook.text_of("phase") for name, hook in item.get("testHooks").entries()}
     if hooks:
         snapshot["testHooks"] = hooks  # phase per hook; "" means the hook never ran
     return snapshot
@@ -399,11 +399,11 @@ def _snapshot(item: Node) -> dict[str, Any]:
 def _latest_image(status: Node) -> str:
     latest = status.get("latestRef")
     if latest.present():
-        name, tag = latest.get("name").text(), latest.get("tag").text()
-        digest = latest.get("digest").text()
+        name, tag = latest.text_of("name"), latest.text_of("tag")
+        digest = latest.text_of("digest")
         image = f"{name}:{tag}" if tag else name
         return f"{image}@{digest}" if digest else image
-    return status.get("latestImage").text()  # v1beta2
+    return status.text_of("latestImage")  # v1beta2
 
 
 # -- relations ----------------------------------------------------------------------------------
@@ -439,14 +439,14 @@ def _ref_dependency(
     if not ref.present() or not isinstance(ref.value, dict):
         ref.mapping()  # records a reference of the wrong type
         return []
-    name = ref.get("name").text(required=True)
-    kind = ref.get("kind").text() or default_kind
+    name = ref.text_of("name", required=True)
+    kind = ref.text_of("kind") or default_kind
     if not name or not kind:
         if not kind:
             ref.problems.add(f"{ref.path}.kind is missing")
         return []
-    group = _group_of(ref.get("apiVersion").text()) or KIND_GROUPS.get(kind, "")
-    ref_namespace = ref.get("namespace").text() or namespace
+    group = _group_of(ref.text_of("apiVersion")) or KIND_GROUPS.get(kind, "")
+    ref_namespace = ref.text_of("namespace") or namespace
     return [DependencyRef(relation, kind, ref_namespace, name, group)]
 
 
@@ -471,8 +471,8 @@ def flux_parents(obj: Node) -> list[DependencyRef]:
     labels = obj.get("metadata", "labels")
     parents: list[DependencyRef] = []
     for name_key, namespace_key, kind in PARENT_LABELS:
-        name = labels.get(name_key).text()
-        parent_namespace = labels.get(namespace_key).text()
+        name = labels.text_of(name_key)
+        parent_namespace = labels.text_of(namespace_key)
         if name and parent_namespace:
             parents.append(DependencyRef("parent", kind, parent_namespace, name, KIND_GROUPS[kind]))
     return parents
@@ -497,10 +497,10 @@ def _managed(kind: str, status: Node) -> list[ResourceRef]:
 def _generated_artifacts(inventory: Node) -> list[ResourceRef]:
     refs = []
     for item in inventory.items():
-        name = item.get("name").text(required=True)
+        name = item.text_of("name", required=True)
         if name:
             refs.append(
-                ResourceRef(SOURCE_GROUP, "ExternalArtifact", item.get("namespace").text(), name)
+                ResourceRef(SOURCE_GROUP, "ExternalArtifact", item.text_of("namespace"), name)
             )
     return refs
 
@@ -538,30 +538,30 @@ def _source(obj: Node, kind: str, namespace: str) -> dict[str, Any]:
     if kind in ("Kustomization", "ImageUpdateAutomation", "ExternalArtifact", "HelmChart"):
         source = _ref_dict(spec.get("sourceRef"), namespace)
         if kind == "Kustomization":
-            _put(source, "path", spec.get("path").text())
+            _put(source, "path", spec.text_of("path"))
         if kind == "HelmChart":
-            _put(source, "chart", spec.get("chart").text())
-            _put(source, "version", spec.get("version").text())
+            _put(source, "chart", spec.text_of("chart"))
+            _put(source, "version", spec.text_of("version"))
         return source
     if kind in ("GitRepository", "OCIRepository", "HelmRepository"):
-        source = {"url": spec.get("url").text()}
+        source = {"url": spec.text_of("url")}
         if spec.get("ref").present():
             source["ref"] = jsonable(spec.get("ref").mapping())
-        _put(source, "type", spec.get("type").text())
+        _put(source, "type", spec.text_of("type"))
         return source
     if kind == "Bucket":
-        source = {"url": spec.get("endpoint").text()}
-        _put(source, "bucketName", spec.get("bucketName").text())
+        source = {"url": spec.text_of("endpoint")}
+        _put(source, "bucketName", spec.text_of("bucketName"))
         return source
     if kind == "ImagePolicy":
         return _ref_dict(spec.get("imageRepositoryRef"), namespace, "ImageRepository")
     if kind == "ImageRepository":
-        return {"image": spec.get("image").text()}
+        return {"image": spec.text_of("image")}
     if kind == "Alert":
         return _ref_dict(spec.get("providerRef"), namespace, "Provider")
     if kind in ("Provider", "Receiver"):
         # Never the address: webhook URLs (Slack, Teams...) embed their secret.
-        return {"type": spec.get("type").text()}
+        return {"type": spec.text_of("type")}
     return {}
 
 
@@ -571,8 +571,8 @@ def _helmrelease_source(spec: Node, namespace: str) -> dict[str, Any]:
         return _ref_dict(chart_ref, namespace)
     chart_spec = spec.get("chart", "spec")
     source = _ref_dict(chart_spec.get("sourceRef"), namespace)
-    _put(source, "chart", chart_spec.get("chart").text())
-    _put(source, "version", chart_spec.get("version").text())
+    _put(source, "chart", chart_spec.text_of("chart"))
+    _put(source, "version", chart_spec.text_of("version"))
     return source
 
 
@@ -580,9 +580,9 @@ def _ref_dict(ref: Node, namespace: str, default_kind: str = "") -> dict[str, An
     if not ref.present():
         return {}
     return {
-        "kind": ref.get("kind").text() or default_kind,
-        "name": ref.get("name").text(),
-        "namespace": ref.get("namespace").text() or namespace,
+        "kind": ref.text_of("kind") or default_kind,
+        "name": ref.text_of("name"),
+        "namespace": ref.text_of("namespace") or namespace,
     }
 
 
@@ -597,25 +597,25 @@ def _details(obj: Node, kind: str) -> dict[str, Any]:
         return _helmrelease_details(obj, status)
     details: dict[str, Any] = {}
     if kind == "Kustomization":
-        _put(details, "lastAppliedOriginRevision", status.get("lastAppliedOriginRevision").text())
+        _put(details, "lastAppliedOriginRevision", status.text_of("lastAppliedOriginRevision"))
         history = [_reconcile_entry(item) for item in status.get("history").items()]
         if history:
             details["history"] = history[:HISTORY_LIMIT]
     if kind in ARTIFACT_KINDS and status.get("artifact").present():
         details["artifact"] = _artifact(status.get("artifact"))
     if kind == "HelmChart":
-        _put(details, "observedChartName", status.get("observedChartName").text())
+        _put(details, "observedChartName", status.text_of("observedChartName"))
         _put(
             details,
             "observedSourceArtifactRevision",
-            status.get("observedSourceArtifactRevision").text(),
+            status.text_of("observedSourceArtifactRevision"),
         )
     if kind in ("ImagePolicy", "ImageRepository", "ImageUpdateAutomation", "Receiver"):
         for key in ("latestRef", "observedPreviousRef", "lastScanResult", "observedPolicies"):
             if status.get(key).present():
                 details[key] = jsonable(status.get(key).mapping())
         for key in IMAGE_TEXT_KEYS:
-            _put(details, key, status.get(key).text())
+            _put(details, key, status.text_of(key))
         for key in ("lastPushTime", "lastAutomationRunTime"):
             _put(details, key, status.get(key).timestamp() or "")
     return details
@@ -629,7 +629,7 @@ def _helmrelease_details(obj: Node, status: Node) -> dict[str, Any]:
         "history": helm_history(status.get("history")),
     }
     for key in HELMRELEASE_TEXT_KEYS:
-        _put(details, key, status.get(key).text())
+        _put(details, key, status.text_of(key))
     _put(details, "releaseName", obj.get("spec", "releaseName").text())
     return details
 
@@ -638,7 +638,7 @@ def _artifact(node: Node) -> dict[str, Any]:
     artifact: dict[str, Any] = {}
     # checksum was renamed digest in Flux 2.0; keep whichever the controller wrote.
     for key in ("revision", "digest", "checksum"):
-        _put(artifact, key, node.get(key).text())
+        _put(artifact, key, node.text_of(key))
     _put(artifact, "lastUpdateTime", node.get("lastUpdateTime").timestamp() or "")
     size = node.get("size").integer()
     if size is not None:
@@ -649,7 +649,7 @@ def _artifact(node: Node) -> dict[str, Any]:
 def _reconcile_entry(item: Node) -> dict[str, Any]:
     entry: dict[str, Any] = {}
     for key in ("digest", "lastReconciledDuration", "lastReconciledStatus"):
-        _put(entry, key, item.get(key).text())
+        _put(entry, key, item.text_of(key))
     for key in ("firstReconciled", "lastReconciled"):
         _put(entry, key, item.get(key).timestamp() or "")
     total = item.get("totalReconciliations").integer()

@@ -61,8 +61,8 @@ def read_inventory(inventory: Node) -> list[ResourceRef]:
     """
     refs: list[ResourceRef] = []
     for entry in inventory.get("entries").items():
-        entry_id = entry.get("id").text(required=True)
-        version = entry.get("v").text()
+        entry_id = entry.text_of("id", required=True)
+        version = entry.text_of("v")
         if not entry_id:
             continue
         try:

@@ -95,11 +95,11 @@ def _normalize(raw: Any) -> ObjectRecord:
     # Below a non-object root every field is "missing": one problem says it all.
     obj = Node(raw, "", problems, broken=not isinstance(raw, dict))
     base = _identity(obj)
-    obj.get("apiVersion").text(required=True)
-    obj.get("kind").text(required=True)
+    obj.text_of("apiVersion", required=True)
+    obj.text_of("kind", required=True)
     metadata = obj.get("metadata")
     if metadata.present():
-        metadata.get("name").text(required=True)
+        metadata.text_of("name", required=True)
     else:
         metadata.text(required=True)  # "metadata is missing"
     if problems:
@@ -117,17 +117,17 @@ def _identity(obj: Node) -> ObjectRecord:
     """The fields every record has, read without judging the rest of the object."""
     # A throwaway problem list: identity is read again (and judged) by _normalize.
     quiet = Node.root(obj.value, Problems())
-    group, version = split_api_version(quiet.get("apiVersion").text())
+    group, version = split_api_version(quiet.text_of("apiVersion"))
     metadata = quiet.get("metadata")
     return ObjectRecord(
         tool=tool_for_group(group),
         group=group,
         version=version,
-        kind=quiet.get("kind").text(),
-        namespace=metadata.get("namespace").text(),
-        name=metadata.get("name").text(),
-        uid=metadata.get("uid").text(),
-        resource_version=metadata.get("resourceVersion").text(),
+        kind=quiet.text_of("kind"),
+        namespace=metadata.text_of("namespace"),
+        name=metadata.text_of("name"),
+        uid=metadata.text_of("uid"),
+        resource_version=metadata.text_of("resourceVersion"),
         status=Status.UNKNOWN,
         sync=Sync.UNKNOWN,
     )

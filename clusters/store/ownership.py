@@ -109,11 +109,25 @@ def _objects(cluster: Cluster) -> tuple[list[own.GitOpsObject], dict[int, str]]:
 
 
 def _claims(cluster: Cluster, keys: dict[int, str]) -> list[own.Claim]:
+    # One string object per distinct group, kind, namespace, sync and health: the database
+    # hands each row its own copies, and a big cluster's claims repeat a few dozen values.
+    shared: dict[str, str] = {}
+    one = shared.setdefault
     return [
-        own.Claim(keys[obj_id], group, kind, namespace, name, sync or None, health or None)
+        own.Claim(
+            keys[obj_id],
+            one(group, group),
+            one(kind, kind),
+            one(namespace, namespace),
+            name,
+            one(sync, sync) if sync else None,
+            one(health, health) if health else None,
+        )
         for obj_id, group, kind, namespace, name, sync, health in ManagedResource.objects.filter(
             cluster=cluster
-        ).values_list("obj_id", "group", "kind", "namespace", "name", "sync", "health")
+        )
+        .values_list("obj_id", "group", "kind", "namespace", "name", "sync", "health")
+        .iterator(chunk_size=5000)
     ]
 
 
