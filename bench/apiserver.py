@@ -7,6 +7,9 @@ Prints one JSON line when it serves ({"url", "token", ...}), then answers one JS
 stdin line with one JSON line on stdout:
 
     {"cmd": "mutate", "fraction": 0.01, "seed": 1}   -> {"changed": 200, "resource_version": ...}
+    {"cmd": "mutate", "count": 1, "seed": 7}         -> the same, for about ``count`` objects;
+                                                         "accepted_at": unix time it was applied
+    {"cmd": "lists"}                                  -> {"lists": {"group/plural": n, ...}}
     {"cmd": "rss"}                                    -> {"rss_mb": ...}
     {"cmd": "stop"}                                   -> exits
 
@@ -23,7 +26,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from clusters.demo.scale import build_scaled_platform, mutate
+from clusters.demo.scale import GITOPS_GROUPS, build_scaled_platform, mutate
 from clusters.demo.server import DemoCluster
 
 TOKEN = "bench-token"
@@ -48,6 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     objects = build_scaled_platform(args.n, seed=args.seed)
     built = time.perf_counter()
+    gitops = sum(1 for o in objects if o["apiVersion"].split("/")[0] in GITOPS_GROUPS)
     # Every object goes through admission (prune + CRD schema validation), as on a real server.
     cluster = DemoCluster(objects=objects, token=TOKEN)
     loaded = time.perf_counter()
@@ -56,6 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "url": url,
         "token": TOKEN,
         "objects": len(objects),
+        "gitops": gitops,
         "build_s": round(built - started, 2),
         "load_s": round(loaded - built, 2),
         "rss_mb": round(_rss_mb(), 1),
@@ -71,14 +76,27 @@ def main(argv: Sequence[str] | None = None) -> int:
                 break
             if command["cmd"] == "rss":
                 reply: dict[str, Any] = {"rss_mb": round(_rss_mb(), 1)}
+            elif command["cmd"] == "lists":
+                reply = {"lists": dict(cluster.list_requests)}
             elif command["cmd"] == "mutate":
-                changed = mutate(
-                    list(current.values()), float(command["fraction"]), int(command["seed"])
+                fraction = (
+                    float(command["fraction"])
+                    if "fraction" in command
+                    else (int(command["count"]) + 0.4) / gitops
                 )
+                changed = mutate(list(current.values()), fraction, int(command["seed"]))
                 for obj in changed:
                     current[_key(obj)] = obj
                     cluster.apply(obj)  # a new resourceVersion, as a controller's status write
-                reply = {"changed": len(changed), "resource_version": cluster.resource_version}
+                reply = {
+                    "changed": len(changed),
+                    "resource_version": cluster.resource_version,
+                    "accepted_at": time.time(),
+                    "names": [
+                        [o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"]]
+                        for o in changed
+                    ],
+                }
             else:
                 reply = {"error": f"unknown command {command['cmd']!r}"}
             print(json.dumps(reply), flush=True)

@@ -216,10 +216,23 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Logs go through the LOGGING below (JSON when asked), not Celery's own handler.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Watching in workers (README "Watch and poll", "Workers"): one watch task per cluster holds
+# the lease tidewatch:watch:<cluster> for TIDEWATCH_WATCH_LEASE_SECONDS, renewed every third of
+# it; a killed worker's clusters are queued again by beat once it expires (takeover within
+# lease + one beat tick). A watch task ends after TIDEWATCH_WATCH_MAX_SECONDS so work is spread
+# again over the workers; beat queues it again at once. Watch tasks go to the "watch" queue.
+TIDEWATCH_WATCH_LEASE_SECONDS = env_int("TIDEWATCH_WATCH_LEASE_SECONDS", 30, minimum=1)
+TIDEWATCH_WATCH_MAX_SECONDS = env_int("TIDEWATCH_WATCH_MAX_SECONDS", 3600, minimum=10)
+# A queued watch task that has not started is not queued again for this long.
+TIDEWATCH_WATCH_DISPATCH_SECONDS = env_int("TIDEWATCH_WATCH_DISPATCH_SECONDS", 60, minimum=1)
+CELERY_TASK_ROUTES = {"clusters.tasks.watch_cluster": {"queue": "watch"}}
+# Redis hands an unacknowledged task to another worker after this long: above a watch task's
+# life, or a live watch would be started twice (the second finds the lease taken).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": TIDEWATCH_WATCH_MAX_SECONDS + 600}
 CELERY_BEAT_SCHEDULE = {
     "fan-out-polls": {
         "task": "clusters.tasks.schedule_polls",
-        "schedule": float(env_int("TIDEWATCH_BEAT_SECONDS", 10, minimum=1)),
+        "schedule": float(env_int("TIDEWATCH_BEAT_SECONDS", 5, minimum=1)),
     },
 }
 

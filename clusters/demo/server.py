@@ -1319,6 +1319,8 @@ class _Handler(BaseHTTPRequestHandler):
         cluster = self.server.cluster
         res = route.resource
         assert res is not None
+        if not query.get("continue"):
+            cluster.count_list(res)
         match, filtered = self._selectors(res, query)
         try:
             limit = int(query.get("limit") or 0)
@@ -1526,6 +1528,9 @@ class DemoCluster:
         )
         self._faults: list[Fault] = []
         self._faults_lock = threading.Lock()
+        # Complete lists asked for (first pages), per "group/plural": what a poll or a resync
+        # costs the API server (bench/watch.py counts them).
+        self.list_requests: dict[str, int] = {}
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self.url: str | None = None
@@ -1536,6 +1541,11 @@ class DemoCluster:
         for obj in objects:
             if self.discovery.for_object(obj) is not None:
                 self.apply(obj)
+
+    def count_list(self, resource: Resource) -> None:
+        key = f"{resource.group}/{resource.plural}"
+        with self._faults_lock:
+            self.list_requests[key] = self.list_requests.get(key, 0) + 1
 
     # --- lifecycle -------------------------------------------------------------------------------
 

@@ -56,8 +56,10 @@ def wait_for(predicate, timeout: float = 120.0) -> bool:
     return False
 
 
-def test_a_worker_polls_the_cluster_through_redis(worker, demo_cluster):
+def test_a_worker_polls_the_cluster_through_redis(worker, demo_cluster, settings):
     from clusters.tasks import schedule_polls
+
+    settings.TIDEWATCH_SYNC_MODE = "poll"
 
     # The beat job runs here; the poll itself runs in the worker process.
     assert schedule_polls() == ["demo"]

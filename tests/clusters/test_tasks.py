@@ -49,7 +49,8 @@ def test_a_cluster_locked_by_another_worker_is_skipped(eager, demo_cluster, sett
     assert not PollRun.objects.exists()
 
 
-def test_schedule_polls_queues_only_due_clusters(eager, demo_cluster):
+def test_schedule_polls_queues_only_due_clusters(eager, demo_cluster, settings):
+    settings.TIDEWATCH_SYNC_MODE = "poll"
     assert schedule_polls.apply().result == ["demo"]  # eager: the poll ran right away
     assert PollRun.objects.count() == 1
     assert schedule_polls.apply().result == [], "polled a moment ago: not due"

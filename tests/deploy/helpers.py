@@ -115,3 +115,17 @@ def metric_names(expr: str) -> set[str]:
             continue
         names.add(word)
     return names
+
+
+def consumed_queues(command: list[str]) -> set[str]:
+    """The queues a `celery worker` command consumes (Celery's default queue when none given)."""
+    for flag in ("--queues", "-Q"):
+        if flag in command:
+            return set(command[command.index(flag) + 1].split(","))
+    return {"celery"}
+
+
+def routed_queues(app: Any) -> set[str]:
+    """Every queue a task of ``app`` can be sent to: the default one and the routed ones."""
+    routes = app.conf.task_routes or {}
+    return {app.conf.task_default_queue} | {route["queue"] for route in routes.values()}

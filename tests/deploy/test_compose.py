@@ -25,7 +25,13 @@ from clusters.demo.__main__ import parse_args
 from dashboard import health
 from dashboard.celery import app as celery_app
 from dashboard.env import database_config
-from tests.deploy.helpers import ROOT, run_python, settings_env_names
+from tests.deploy.helpers import (
+    ROOT,
+    consumed_queues,
+    routed_queues,
+    run_python,
+    settings_env_names,
+)
 
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
@@ -88,6 +94,12 @@ def test_celery_services_use_the_real_celery_app(service, subcommand):
     assert result.returncode == 0, result.stderr
     for option in (arg for arg in command[4:] if arg.startswith("--")):
         assert option in result.stdout, f"{service}: celery {subcommand} has no {option}"
+
+
+def test_the_worker_consumes_every_queue_tasks_are_sent_to():
+    # Watch tasks are routed to "watch": a worker not consuming it would never watch.
+    assert routed_queues(celery_app) == {"celery", "watch"}
+    assert consumed_queues(SERVICES["worker"]["command"]) == routed_queues(celery_app)
 
 
 def test_migrate_is_a_real_manage_py_command():

@@ -24,9 +24,11 @@ from clusters.demo.crds import find_crd, load_crds, unknown_fields, validator
 from tests.deploy.helpers import (
     DEPLOY,
     ROOT,
+    consumed_queues,
     generated_configmaps,
     kustomize_resources,
     load_yaml_documents,
+    routed_queues,
     settings_env_names,
 )
 
@@ -171,6 +173,17 @@ def test_commands_are_real_entry_points():
         if c["command"][0] == "celery"
     }
     assert commands == {"tidewatch-worker": "worker", "tidewatch-beat": "beat"}
+
+
+def test_the_worker_consumes_every_queue_tasks_are_sent_to():
+    from dashboard.celery import app as celery_app
+
+    (worker,) = [
+        c
+        for name, _, c in tidewatch_containers()
+        if name == "tidewatch-worker" and c["command"][0] == "celery"
+    ]
+    assert consumed_queues(worker["command"]) == routed_queues(celery_app) == {"celery", "watch"}
 
 
 def test_settings_come_from_real_variables_and_the_secret():

@@ -172,6 +172,7 @@ def processes(broker, cluster_file, transactional_db, tmp_path) -> Iterator[Proc
         REDIS_URL=broker,
         TIDEWATCH_CLUSTERS=str(cluster_file),
         TIDEWATCH_BEAT_SECONDS="1",
+        TIDEWATCH_SYNC_MODE="poll",  # these tests are about polling
         LOG_LEVEL="INFO",
     )
     running = Processes(tmp_path, env)

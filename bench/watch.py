@@ -1,0 +1,390 @@
+"""Watching in Celery workers (issue 11): what it costs the API server and the worker, per N.
+
+    .venv/bin/python bench/watch.py --sizes 1000 5000 [--window 60] [--changes 20] [--lease 30]
+
+For each N, one API server (``bench.apiserver``, its own process, counting the full lists it
+serves), a private redis-server, a fresh SQLite store and real Celery workers
+(``celery worker --pool solo --queues watch``, each its own process); this script plays beat
+(it queues a watch task whenever the cluster's lease has no holder, every ``--tick`` seconds):
+
+1. **first sync**: from queuing the watch task until every GitOps object is stored, against
+   the list floor (bench/floor.py, best of three); the worker's peak RSS (VmHWM);
+2. **steady state**: nothing changes for ``--window`` seconds: full lists the API server
+   served (GitOps kinds, and the supporting kinds re-listed every TIDEWATCH_SUPPORT_SECONDS),
+   extrapolated per hour; the worker's CPU seconds per minute;
+3. **changes**: ``--changes`` status changes, one at a time: GitOps rows written and status
+   transitions per change, and latency from the API server accepting the change (its
+   timestamp) to the transition being in the store: p50 / p95;
+4. **SIGKILL**: a second worker stands by; the watching one is SIGKILLed and 20 objects change
+   while nobody watches: time until the second worker holds the lease, time until every change
+   is stored (recovery), and changes lost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.run import ApiServer  # noqa: E402
+
+CLUSTER = "scale"
+GITOPS_GROUPS_PREFIX = ("fluxcd.io", "argoproj.io")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float, step: float = 0.02) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return False
+
+
+def proc_cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+class Store:
+    """Read-only looks at the SQLite store the workers write."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def one(self, sql: str, *params: Any) -> Any:
+        connection = sqlite3.connect(self.path, timeout=30)
+        try:
+            return connection.execute(sql, params).fetchone()[0]
+        finally:
+            connection.close()
+
+    def objects(self) -> int:
+        return self.one("select count(*) from clusters_gitopsobject")
+
+    def transitions(self, field: str | None = "status") -> int:
+        if field is None:
+            return self.one("select count(*) from clusters_statustransition")
+        return self.one("select count(*) from clusters_statustransition where field = ?", field)
+
+    def arrived(self, names: list[list[str]], since: datetime) -> int:
+        """How many of the changed objects have a status or sync transition stored since."""
+        stamp = since.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        found = 0
+        for kind, namespace, name in names:
+            found += bool(
+                self.one(
+                    "select count(*) from clusters_statustransition where kind = ? and "
+                    "namespace = ? and name = ? and field in ('status', 'sync') and at >= ?",
+                    kind,
+                    namespace,
+                    name,
+                    stamp,
+                )
+            )
+        return found
+
+    def rows_changed_since(self, at: datetime) -> int:
+        stamp = at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        return self.one("select count(*) from clusters_gitopsobject where changed_at >= ?", stamp)
+
+
+class Rig:
+    """The processes of one N: redis, workers; the API server is ``bench.run.ApiServer``."""
+
+    def __init__(self, here: Path, env: dict[str, str], log: IO[str]) -> None:
+        self.here, self.env, self.log = here, env, log
+        self.workers: dict[str, subprocess.Popen[bytes]] = {}
+        port = free_port()
+        self.redis = subprocess.Popen(
+            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+            + ["--appendonly", "no", "--dir", str(here)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        self.url = f"redis://127.0.0.1:{port}/0"
+        env["REDIS_URL"] = self.url
+        import redis
+
+        self.client = redis.Redis.from_url(self.url)
+        if not wait_for(self._pings, 10):
+            raise RuntimeError("redis-server did not start")
+
+    def _pings(self) -> bool:
+        try:
+            return bool(self.client.ping())
+        except Exception:
+            return False
+
+    def worker(self, name: str) -> subprocess.Popen[bytes]:
+        log = (self.here / f"{name}.log").open("wb")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "dashboard", "worker", "--pool", "solo"]
+            + ["--queues", "watch", "--hostname", f"{name}@bench", "--loglevel", "INFO"]
+            + ["--without-gossip", "--without-mingle", "--without-heartbeat"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        self.workers[name] = process
+        ready = wait_for(
+            lambda: " ready." in (self.here / f"{name}.log").read_text(errors="replace"), 120, 0.2
+        )
+        if not ready:
+            raise RuntimeError(f"worker {name} did not start; see {self.here / name}.log")
+        return process
+
+    def holder_pid(self) -> int | None:
+        value = self.client.get(f"tidewatch:watch:{CLUSTER}")
+        return int(value.decode().split(":")[1]) if value else None
+
+    def send_watch(self) -> None:
+        from celery import Celery
+
+        app = Celery(broker=self.url)
+        app.send_task("clusters.tasks.watch_cluster", args=[CLUSTER], queue="watch")
+        app.close()
+
+    def stop(self) -> None:
+        for process in self.workers.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.workers.values():
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.redis.terminate()
+        self.redis.wait(timeout=10)
+
+
+def gitops_lists(lists: dict[str, int]) -> int:
+    return sum(n for key, n in lists.items() if key.split("/")[0].endswith(GITOPS_GROUPS_PREFIX))
+
+
+def measure(n: int, args: argparse.Namespace, run_dir: Path, log: IO[str]) -> dict[str, Any]:
+    from bench.floor import measure_floor, served_kinds
+    from clusters.demo.kubeconfig import write_kubeconfig
+    from clusters.demo.scale import BOUNDARIES
+
+    here = run_dir / f"n{n}"
+    here.mkdir(parents=True)
+    database = here / "tidewatch.sqlite3"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "dashboard.settings",
+        "SECRET_KEY": "bench-only-secret-key",
+        "DJANGO_DEBUG": "false",
+        "TIDEWATCH_VAR_DIR": str(here),
+        "DATABASE_URL": f"sqlite:///{database}",
+        "TIDEWATCH_CLUSTERS": str(here / "clusters.yaml"),
+        "TIDEWATCH_SYNC_MODE": "watch",
+        "TIDEWATCH_WATCH_LEASE_SECONDS": str(args.lease),
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+        "ALLOWED_HOSTS": "localhost,127.0.0.1",
+    }
+    result: dict[str, Any] = {"n": n}
+    api = ApiServer(n, 0, env, log)
+    rig = Rig(here, env, log)
+    try:
+        kubeconfig = write_kubeconfig(
+            here / "kubeconfig.yaml", api.ready["url"], api.ready["token"]
+        )
+        (here / "boundaries.yaml").write_text(BOUNDARIES)
+        entry = {"name": CLUSTER, "kubeconfig": str(kubeconfig), "context": "demo"}
+        entry["ownership"] = "boundaries.yaml"
+        (here / "clusters.yaml").write_text(json.dumps({"clusters": [entry]}))
+        served = served_kinds(str(kubeconfig))
+        floor = min(
+            (measure_floor(api.ready["url"], api.ready["token"], served) for _ in range(3)),
+            key=lambda f: f.seconds,
+        )
+        result["floor_s"] = floor.seconds
+        setup = "import django; django.setup(); from clusters.registry import sync_clusters; "
+        setup += "from django.core.management import call_command; "
+        setup += "call_command('migrate', interactive=False, verbosity=0); sync_clusters()"
+        subprocess.run([sys.executable, "-c", setup], cwd=ROOT, env=env, check=True)
+        store = Store(database)
+        gitops = api.ready["gitops"]
+
+        # 1. first sync
+        w1 = rig.worker("w1")
+        lists_before = api.command(cmd="lists")["lists"]
+        started = time.monotonic()
+        rig.send_watch()
+        if not wait_for(lambda: store.objects() >= gitops, 3600, 0.05):
+            raise RuntimeError("the first sync never completed")
+        result["first_sync_s"] = time.monotonic() - started
+        result["first_sync_x_floor"] = result["first_sync_s"] / floor.seconds
+        lists_first = api.command(cmd="lists")["lists"]
+        result["first_sync_gitops_lists"] = gitops_lists(lists_first) - gitops_lists(lists_before)
+        print(f"N={n}: first sync {result['first_sync_s']:.1f} s", file=sys.stderr)
+
+        # 2. steady state (after the first roll-up rebuild settles)
+        time.sleep(5)
+        cpu0, lists0 = proc_cpu_seconds(w1.pid), api.command(cmd="lists")["lists"]
+        time.sleep(args.window)
+        cpu1, lists1 = proc_cpu_seconds(w1.pid), api.command(cmd="lists")["lists"]
+        per_hour = 3600 / args.window
+        result["gitops_lists_per_hour"] = (gitops_lists(lists1) - gitops_lists(lists0)) * per_hour
+        result["all_lists_per_hour"] = (sum(lists1.values()) - sum(lists0.values())) * per_hour
+        result["gitops_kinds_listed"] = len(
+            [k for k in lists_first if k.split("/")[0].endswith(GITOPS_GROUPS_PREFIX)]
+        )
+        result["idle_cpu_s_per_min"] = (cpu1 - cpu0) * 60 / args.window
+
+        # 3. changes, one at a time
+        since = datetime.now(UTC)
+        t_status, t_all = store.transitions(), store.transitions(None)
+        latencies, changed = [], 0
+        for k in range(args.changes):
+            at = datetime.now(UTC)
+            reply = api.command(cmd="mutate", count=1, seed=100 + k)
+            changed += reply["changed"]
+            names, total = reply["names"], reply["changed"]
+            if not wait_for(lambda a=at, ns=names, c=total: store.arrived(ns, a) >= c, 60, 0.01):
+                raise RuntimeError(f"change {k} never reached the store")
+            latencies.append(time.time() - reply["accepted_at"])
+        time.sleep(1)  # a late duplicate write would show here
+        result["changes"] = changed
+        result["rows_per_change"] = store.rows_changed_since(since) / changed
+        result["status_transitions_per_change"] = (store.transitions() - t_status) / changed
+        result["transitions_per_change"] = (store.transitions(None) - t_all) / changed
+        result["latency_p50_s"] = statistics.median(latencies)
+        result["latency_p95_s"] = percentile(latencies, 0.95)
+        result["peak_rss_mb"] = proc_peak_rss_mb(w1.pid)
+
+        # 4. SIGKILL mid-stream: w2 stands by, this script plays beat every --tick seconds
+        w2 = rig.worker("w2")
+        at = datetime.now(UTC)
+        w1.send_signal(signal.SIGKILL)
+        killed = time.monotonic()
+        w1.wait()
+        reply = api.command(cmd="mutate", count=20, seed=999)
+        queued_for_expiry = False
+        while rig.holder_pid() != w2.pid:
+            if time.monotonic() - killed > 600:
+                raise RuntimeError("the second worker never took over")
+            if rig.holder_pid() is None and not queued_for_expiry:
+                rig.send_watch()
+                queued_for_expiry = True
+            time.sleep(args.tick if rig.holder_pid() is not None else 0.05)
+        result["takeover_s"] = time.monotonic() - killed
+        wait_for(lambda: store.arrived(reply["names"], at) >= reply["changed"], 120, 0.05)
+        result["recovery_s"] = time.monotonic() - killed
+        result["kill_changes"] = reply["changed"]
+        result["lost"] = reply["changed"] - store.arrived(reply["names"], at)
+        result["objects_after"] = store.objects()
+        result["objects_served"] = gitops
+        print(f"N={n}: {json.dumps(result)}", file=sys.stderr)
+        return result
+    finally:
+        rig.stop()
+        api.stop()
+
+
+ROWS = [
+    ("GitOps objects", lambda r: f"{r['n']:,}"),
+    ("list floor (best of 3)", lambda r: f"{r['floor_s']:.2f} s"),
+    (
+        "first sync (watch task queued → all stored)",
+        lambda r: f"{r['first_sync_s']:.2f} s ({r['first_sync_x_floor']:.1f}× floor)",
+    ),
+    ("worker peak RSS", lambda r: f"{r['peak_rss_mb']:.0f} MB"),
+    (
+        "GitOps full lists / hour, idle (poll at 30 s: kinds × 120)",
+        lambda r: f"{r['gitops_lists_per_hour']:.0f} ({r['gitops_kinds_listed'] * 120} polling)",
+    ),
+    ("all full lists / hour, idle (incl. supporting)", lambda r: f"{r['all_lists_per_hour']:.0f}"),
+    ("worker CPU, idle", lambda r: f"{r['idle_cpu_s_per_min']:.2f} s/min"),
+    (
+        "per change: object rows / status transitions / all transitions",
+        lambda r: (
+            f"{r['rows_per_change']:.2f} / {r['status_transitions_per_change']:.2f} / "
+            f"{r['transitions_per_change']:.2f}"
+        ),
+    ),
+    (
+        "change latency API server → store p50 / p95",
+        lambda r: f"{r['latency_p50_s'] * 1000:.0f} / {r['latency_p95_s'] * 1000:.0f} ms",
+    ),
+    ("SIGKILL: lease taken over after", lambda r: f"{r['takeover_s']:.1f} s"),
+    ("SIGKILL: all changes stored after", lambda r: f"{r['recovery_s']:.1f} s"),
+    (
+        "SIGKILL: changes lost / objects stored",
+        lambda r: (
+            f"{r['lost']} of {r['kill_changes']} / {r['objects_after']:,} of "
+            f"{r['objects_served']:,}"
+        ),
+    ),
+]
+
+
+def table(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
+    head = "| | " + " | ".join(f"N={r['n']:,}" for r in results) + " |"
+    lines = [head, "|---" * (len(results) + 1) + "|"]
+    for label, cell in ROWS:
+        lines.append(f"| {label} | " + " | ".join(cell(r) for r in results) + " |")
+    lines.append(
+        f"\nlease {args.lease} s, beat tick {args.tick} s, steady window {args.window} s, "
+        f"{args.changes} changes; SQLite; {os.cpu_count()} cores"
+    )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="bench/watch.py")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000])
+    parser.add_argument("--window", type=float, default=60)
+    parser.add_argument("--changes", type=int, default=20)
+    parser.add_argument("--lease", type=int, default=30)
+    parser.add_argument("--tick", type=float, default=5)
+    args = parser.parse_args()
+    run_dir = Path(tempfile.mkdtemp(prefix="tidewatch-bench-watch."))
+    results = []
+    with (run_dir / "bench.log").open("w") as log:
+        for n in args.sizes:
+            results.append(measure(n, args, run_dir, log))
+    (run_dir / "results.json").write_text(json.dumps(results, indent=2))
+    print(table(results, args))
+    print(f"\n(run directory {run_dir})", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
