@@ -32,6 +32,7 @@ from clusters.models import (
 )
 from clusters.status.normalize import normalize, strip_managed_fields
 from clusters.status.record import ObjectRecord
+from clusters.store.version import bump, writing
 
 BATCH = 500
 CHUNK = 1000
@@ -171,6 +172,7 @@ def store_namespaces(cluster: Cluster, result: KindResult, now: datetime | None 
             object_count=len(listed),
             success=True,
         )
+        bump()
 
 
 def mark_kind_failed(cluster: Cluster, result: KindResult, now: datetime) -> None:
@@ -195,9 +197,10 @@ def set_kind_ok(
 def mark_cluster_unreachable(cluster: Cluster, reason: str, message: str) -> None:
     """The whole cluster could not be asked: every kind keeps its objects and becomes stale."""
     now = timezone.now()
-    KindState.objects.filter(cluster=cluster).exclude(state=KindState.NOT_INSTALLED).update(
-        state=KindState.ERROR, reason=reason, error=message, last_attempt_at=now
-    )
+    with writing():
+        KindState.objects.filter(cluster=cluster).exclude(state=KindState.NOT_INSTALLED).update(
+            state=KindState.ERROR, reason=reason, error=message, last_attempt_at=now
+        )
 
 
 def _mark_failed(cluster: Cluster, result: KindResult, now: datetime) -> None:
@@ -271,9 +274,10 @@ def _set_kind_state(
     if skipped is not None:  # a failed list says nothing about which objects could be kept
         values["skipped_count"] = skipped.skipped
         values["skipped"] = skipped.skipped_examples
-    KindState.objects.update_or_create(
-        cluster=cluster, group=spec.group, kind=spec.kind, defaults=values
-    )
+    with writing():
+        KindState.objects.update_or_create(
+            cluster=cluster, group=spec.group, kind=spec.kind, defaults=values
+        )
 
 
 def _upsert_objects(
@@ -440,6 +444,7 @@ def _write_chunk(
             batch_size=BATCH,
         )
         StatusTransition.objects.bulk_create(transitions, batch_size=BATCH)
+        bump()
     return len(new_rows), len(changed_rows)
 
 
@@ -468,6 +473,7 @@ def _delete_gone(
             batch_size=BATCH,
         )
         GitOpsObject.objects.filter(id__in=[pk for _, pk in gone]).delete()
+        bump()
 
 
 def _managed_rows(
