@@ -54,6 +54,8 @@ def namespace_page(request: HtmxHttpRequest, cluster: str, namespace: str) -> Ht
 
 @require_safe
 def search(request: HtmxHttpRequest) -> HttpResponse:
+    if idle := changes.idle(request):
+        return idle  # before the filters are checked: a choice may cost a query
     filters = request_input.read(request, request_input.filter_rules(*FILTERS, "q"))
     text = filters.pop("q") or ""
     live = changes.check(

@@ -21,6 +21,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -46,12 +47,21 @@ class Check:
     response: HttpResponse | None = None
 
 
+def idle(request: HttpRequest) -> HttpResponse | None:
+    """The 204 for a poll while the store stood still (one query), before the page even reads
+    its parameters; None otherwise."""
+    since = _since(request)
+    if since and since.startswith(_head(request) + "-"):
+        return HttpResponse(status=204)
+    return None
+
+
 def check(request: HttpRequest, fingerprint: Callable[[], object]) -> Check:
     """Decide whether a page's poll needs a render (``response`` None) or a 204.
 
     The version is read before anything the page shows: a write committed while the page
     renders makes the next poll look again; it is never lost."""
-    head = f"{version.current()}-{timezone.now().strftime('%Y%m%d%H%M')}"
+    head = _head(request)
     since = _since(request)
     if since.startswith(head + "-"):
         return Check(since, HttpResponse(status=204))  # idle: one query
@@ -61,6 +71,15 @@ def check(request: HttpRequest, fingerprint: Callable[[], object]) -> Check:
         response[HEADER] = token
         return Check(token, response)
     return Check(token)
+
+
+def _head(request: HttpRequest) -> str:
+    """Version and minute, read once per request."""
+    head = getattr(request, "_tidewatch_live_head", None)
+    if head is None:
+        head = f"{version.current()}-{timezone.now().strftime('%Y%m%d%H%M')}"
+        request._tidewatch_live_head = head  # type: ignore[attr-defined]
+    return head
 
 
 def digest(value: object) -> str:
@@ -166,9 +185,12 @@ def object_fingerprint(cluster: str, kind: str, namespace: str, name: str) -> ob
         .values_list("uid", "resource_version")
     )
     key = f"{kind}/{namespace}/{name}"
-    violations = Violation.objects.filter(
-        cluster_id=cluster_id, object_keys__icontains=key
-    ).aggregate(n=Count("id"), at=Max("last_seen_at"))
+    # What the header shows of them, not last_seen_at: that moves with every ownership refresh.
+    violations = list(
+        Violation.objects.filter(cluster_id=cluster_id, object_keys__icontains=key)
+        .order_by("id")
+        .values_list("id", "code", "severity", "title")[: settings.TIDEWATCH_PAGE_ROWS]
+    )
     return [
         row,
         newest_transition,

@@ -25,6 +25,8 @@ OVERVIEW_PAGE_SIZE = 100
 
 @require_safe
 def overview(request: HtmxHttpRequest) -> HttpResponse:
+    if idle := changes.idle(request):
+        return idle
     params = request_input.read(request, request_input.filter_rules("cluster", "page"))
     cluster = params["cluster"]
     live = changes.check(request, lambda: changes.overview_fingerprint(cluster))
