@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
@@ -23,6 +25,14 @@ def namespace_page(request: HtmxHttpRequest, cluster: str, namespace: str) -> Ht
     live = changes.check(request, lambda: changes.namespace_fingerprint(cluster, namespace))
     if live.response:
         return live.response
+    return changes.rendered(
+        request, live.token, lambda: _namespace_page(request, cluster, namespace, live)
+    )
+
+
+def _namespace_page(
+    request: HtmxHttpRequest, cluster: str, namespace: str, live: changes.Check
+) -> HttpResponse:
     rollup = selectors.namespace_rollup(cluster, namespace)
     if rollup is None:
         if not Cluster.objects.filter(name=cluster).exists():
@@ -64,6 +74,12 @@ def search(request: HtmxHttpRequest) -> HttpResponse:
     )
     if live.response:
         return live.response
+    return changes.rendered(request, live.token, lambda: _search(request, text, filters, live))
+
+
+def _search(
+    request: HtmxHttpRequest, text: str, filters: dict[str, Any], live: changes.Check
+) -> HttpResponse:
     objects, total = selectors.search_objects(text=text, **filters)
     query = request.GET.copy()
     query.pop("since", None)

@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -71,6 +72,31 @@ def check(request: HttpRequest, fingerprint: Callable[[], object]) -> Check:
         response[HEADER] = token
         return Check(token, response)
     return Check(token)
+
+
+# The swapped parts hold no per-reader content (no user, no CSRF token: those are in base.html),
+# so a part is the same for every tab showing the same URL at the same token.
+RENDER_CACHE_SECONDS = 120
+RENDER_CACHE_MAX_BYTES = 1024 * 1024
+
+
+def rendered(request: HttpRequest, token: str, render: Callable[[], HttpResponse]) -> HttpResponse:
+    """The HTMX part of a page, rendered once per URL and token in this process however many
+    tabs ask for it: a change seen by 50 open tabs of the same page costs one render, not 50.
+    A token names a store version and what the page showed, so a cached part is never older
+    than the token it answers (and the next poll corrects a part rendered a moment later)."""
+    if not getattr(request, "htmx", False):
+        return render()
+    query = request.GET.copy()
+    query.pop("since", None)
+    key = "tidewatch:part:" + digest((request.path, sorted(query.lists()), token))
+    hit = cache.get(key)
+    if hit is not None:
+        return HttpResponse(hit)
+    response = render()
+    if response.status_code == 200 and len(response.content) <= RENDER_CACHE_MAX_BYTES:
+        cache.set(key, response.content, RENDER_CACHE_SECONDS)
+    return response
 
 
 def _head(request: HttpRequest) -> str:

@@ -29,6 +29,19 @@ def object_page(
     )
     if live.response:
         return live.response
+    return changes.rendered(
+        request, live.token, lambda: _object_page(request, cluster, kind, namespace, name, live)
+    )
+
+
+def _object_page(
+    request: HtmxHttpRequest,
+    cluster: str,
+    kind: str,
+    namespace: str,
+    name: str,
+    live: changes.Check,
+) -> HttpResponse:
     pages = page_numbers(request.GET, object_selectors.PAGE_PARAMS)
     page = object_selectors.object_page(
         cluster, kind, namespace, name, pages, with_raw=not request.htmx

@@ -33,6 +33,12 @@ def overview(request: HtmxHttpRequest) -> HttpResponse:
     if live.response:
         return live.response  # htmx leaves the page as it is
     page = params["page"] or 1
+    return changes.rendered(request, live.token, lambda: _overview(request, cluster, page, live))
+
+
+def _overview(
+    request: HtmxHttpRequest, cluster: str | None, page: int, live: changes.Check
+) -> HttpResponse:
     rows = selectors.namespace_rows(cluster)
     counts = selectors.namespace_counts(cluster)
     pages = max(1, -(-counts["total"] // OVERVIEW_PAGE_SIZE))

@@ -141,3 +141,18 @@ def test_every_store_write_moves_the_version(polled, demo):
         before = current()
         step()
         assert current() > before
+
+
+@pytest.mark.parametrize("url", [url for url, scope in PAGES if scope == "sandbox"])
+def test_many_tabs_of_one_page_cost_one_render_per_change(
+    client, polled, demo, url, django_assert_max_num_queries
+):
+    token = open_page(client, url)  # every tab of this page holds the same token
+    degrade_sandbox(demo, polled)
+    first = refresh(client, url, token)
+    assert first.status_code == 200
+
+    with django_assert_max_num_queries(8):  # the version and the fingerprint, no render
+        again = refresh(client, url, token)
+
+    assert again.status_code == 200 and again.content == first.content
