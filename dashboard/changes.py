@@ -66,7 +66,7 @@ def check(request: HttpRequest, fingerprint: Callable[[], object]) -> Check:
     since = _since(request)
     if since.startswith(head + "-"):
         return Check(since, HttpResponse(status=204))  # idle: one query
-    token = f"{head}-{digest(fingerprint())}"
+    token = f"{head}-{_scope_at(request, head, fingerprint)}"
     if since and _minute(since) == _minute(token) and _scope(since) == _scope(token):
         response = HttpResponse(status=204)  # the store moved, not this page
         response[HEADER] = token
@@ -80,6 +80,25 @@ RENDER_CACHE_SECONDS = 120
 RENDER_CACHE_MAX_BYTES = 1024 * 1024
 
 
+def _scope_at(request: HttpRequest, head: str, fingerprint: Callable[[], object]) -> str:
+    """The page's fingerprint digest, computed once per URL and store version in this process:
+    50 tabs of one page that learn of a change cost one fingerprint, not 50. Computed after
+    the version was read, so it is never older than the version it is filed under."""
+    key = "tidewatch:scope:" + digest((request.path, _query(request), head))
+    scope = cache.get(key)
+    if scope is None:
+        scope = digest(fingerprint())
+        cache.set(key, scope, RENDER_CACHE_SECONDS)
+    return scope
+
+
+def _query(request: HttpRequest) -> list[tuple[str, list[str]]]:
+    """The request's parameters without the token: what the page shows depends on them."""
+    query = request.GET.copy()
+    query.pop("since", None)
+    return sorted(query.lists())
+
+
 def rendered(request: HttpRequest, token: str, render: Callable[[], HttpResponse]) -> HttpResponse:
     """The HTMX part of a page, rendered once per URL and token in this process however many
     tabs ask for it: a change seen by 50 open tabs of the same page costs one render, not 50.
@@ -87,9 +106,7 @@ def rendered(request: HttpRequest, token: str, render: Callable[[], HttpResponse
     than the token it answers (and the next poll corrects a part rendered a moment later)."""
     if not getattr(request, "htmx", False):
         return render()
-    query = request.GET.copy()
-    query.pop("since", None)
-    key = "tidewatch:part:" + digest((request.path, sorted(query.lists()), token))
+    key = "tidewatch:part:" + digest((request.path, _query(request), token))
     hit = cache.get(key)
     if hit is not None:
         return HttpResponse(hit)
