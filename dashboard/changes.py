@@ -84,6 +84,8 @@ def _scope_at(request: HttpRequest, head: str, fingerprint: Callable[[], object]
     """The page's fingerprint digest, computed once per URL and store version in this process:
     50 tabs of one page that learn of a change cost one fingerprint, not 50. Computed after
     the version was read, so it is never older than the version it is filed under."""
+    if not _since(request):  # a page being opened, not polled: nothing to share
+        return digest(fingerprint())
     key = "tidewatch:scope:" + digest((request.path, _query(request), head))
     scope = cache.get(key)
     if scope is None:
