@@ -43,7 +43,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"  # never anything else
 CLUSTER = "load"
-TOKEN_RE = re.compile(r"\?since=([0-9a-f]+)")
+TOKEN_RE = re.compile(r'name="since" value="([^"]+)"')
 
 
 def configure(directory: Path) -> None:

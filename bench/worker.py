@@ -43,7 +43,7 @@ STAGES: dict[str, tuple[str, ...]] = {
     "rollups": ("rebuild_rollups",),
 }
 WRITE_VERBS = frozenset({"INSERT", "UPDATE", "DELETE"})
-TOKEN_RE = re.compile(r"[?&;]since=([0-9A-Za-z_-]+)")
+TOKEN_RE = re.compile(r'name="since" value="([0-9A-Za-z_-]+)"')
 
 
 def _rss_mb() -> float:
@@ -247,7 +247,7 @@ def pages(args: argparse.Namespace) -> dict[str, Any]:
         return lambda: url
 
     def current_token() -> str:
-        # Read from the page itself (its hx-get URL), not from dashboard internals: the token
+        # Read from the page itself (its since input), not from dashboard internals: the token
         # includes the minute, so it is taken (untimed) right before each idle refresh.
         page = client.get("/", secure=True).content.decode()
         found = TOKEN_RE.search(page)

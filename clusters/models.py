@@ -440,3 +440,12 @@ class LastWriter(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["cluster", "resource"], name="lastwriter_unique")
         ]
+
+
+class StoreVersion(models.Model):
+    """One row whose ``value`` every store write bumps, last in its own transaction
+    (clusters/store/version.py): an open page asks "anything new?" with one primary-key read
+    instead of aggregates over the store."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    value = models.BigIntegerField(default=0)

@@ -39,6 +39,7 @@ from clusters.store.objects import mark_cluster_unreachable, store_kind, store_n
 from clusters.store.ownership import refresh_ownership
 from clusters.store.rollups import rebuild_rollups
 from clusters.store.supporting import store_events, store_monitors, store_workloads
+from clusters.store.version import writing
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +77,12 @@ def _abandon(run: PollRun, exc: Exception) -> None:
         PollRun.objects.filter(pk=run.pk).update(
             finished_at=finished, ok=False, error=f"{INTERNAL_ERROR}: {message}"
         )
-        Cluster.objects.filter(pk=run.cluster_id).update(
-            last_poll_finished_at=finished, last_error=message, last_error_reason=INTERNAL_ERROR
-        )
+        with writing():
+            Cluster.objects.filter(pk=run.cluster_id).update(
+                last_poll_finished_at=finished,
+                last_error=message,
+                last_error_reason=INTERNAL_ERROR,
+            )
     except Exception:
         log.exception("poll run %s: could not record its failure", run.pk)
 
@@ -204,13 +208,16 @@ def _store(
     finished = timezone.now()
     run.finished_at, run.ok = finished, not run.errors
     run.save()
-    Cluster.objects.filter(pk=cluster.pk).update(
-        server=snapshot.server[:500],
-        last_poll_finished_at=finished,
-        last_success_at=finished,
-        last_error="; ".join(f"{k}: {v['reason']}" for k, v in sorted(run.errors.items()))[:2000],
-        last_error_reason="PartialFailure" if run.errors else "",
-    )
+    with writing():  # the cluster card (live, partial, stale) is on every page
+        Cluster.objects.filter(pk=cluster.pk).update(
+            server=snapshot.server[:500],
+            last_poll_finished_at=finished,
+            last_success_at=finished,
+            last_error="; ".join(f"{k}: {v['reason']}" for k, v in sorted(run.errors.items()))[
+                :2000
+            ],
+            last_error_reason="PartialFailure" if run.errors else "",
+        )
     log.info(
         "cluster %s polled in %.2fs: %d written, %d deleted, %d kinds failed",
         cluster.name,
@@ -270,9 +277,10 @@ def _fail(cluster: Cluster, run: PollRun, reason: str, message: str) -> PollRun:
     finished = timezone.now()
     run.finished_at, run.ok, run.error = finished, False, f"{reason}: {message}"
     run.save()
-    Cluster.objects.filter(pk=cluster.pk).update(
-        last_poll_finished_at=finished, last_error=message[:2000], last_error_reason=reason
-    )
+    with writing():
+        Cluster.objects.filter(pk=cluster.pk).update(
+            last_poll_finished_at=finished, last_error=message[:2000], last_error_reason=reason
+        )
     return run
 
 

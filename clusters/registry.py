@@ -11,6 +11,7 @@ from django.db import DatabaseError, transaction
 from clusters.config import ClusterEntry, ConfigFileError, load_entries
 from clusters.kube import ClusterSpec
 from clusters.models import Cluster
+from clusters.store.version import bump
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,7 @@ def sync_clusters(path: str | None = None) -> list[Cluster]:
     for cluster in removed:
         log.warning("cluster %s is no longer in %s: polling stops, its data is kept", cluster, path)
     removed.update(enabled=False, config_error=f"removed from {path}")
+    bump()  # open pages show the cluster cards (removed, broken entries)
     return result
 
 

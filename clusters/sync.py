@@ -63,6 +63,7 @@ from clusters.store.objects import (
 from clusters.store.ownership import refresh_ownership
 from clusters.store.rollups import rebuild_rollups
 from clusters.store.supporting import store_events, store_monitors, store_workloads
+from clusters.store.version import writing
 
 log = logging.getLogger(__name__)
 
@@ -386,9 +387,10 @@ class _Watch:
         self.initial_done.set()
         if self.outcome.ended == FELL_BACK:
             return
-        Cluster.objects.filter(pk=self.cluster.pk).update(
-            sync_mode=Cluster.WATCH, sync_mode_reason=""
-        )
+        with writing():  # the card says "Live (watching)"
+            Cluster.objects.filter(pk=self.cluster.pk).update(
+                sync_mode=Cluster.WATCH, sync_mode_reason=""
+            )
 
     def _store_supporting(self, snapshot: Snapshot | None, now: Any) -> None:
         self.supporting_stored = True
@@ -408,9 +410,10 @@ class _Watch:
         else:
             reason = f"watch streams were cut short ({kind}; a proxy that ends long requests?)"
         log.warning("cluster %s: %s; polling instead", self.cluster.name, error.message)
-        Cluster.objects.filter(pk=self.cluster.pk).update(
-            sync_mode=Cluster.POLL, sync_mode_reason=reason[:2000]
-        )
+        with writing():  # the card says why it polls now
+            Cluster.objects.filter(pk=self.cluster.pk).update(
+                sync_mode=Cluster.POLL, sync_mode_reason=reason[:2000]
+            )
         # Polls write from now on: a later watch must list, not replay from an old position.
         KindState.objects.filter(cluster=self.cluster).update(resource_version="")
         self.outcome.mode, self.outcome.ended = Cluster.POLL, FELL_BACK
@@ -458,22 +461,24 @@ class _Watch:
             return  # every kind fails: the cluster turns stale as the last success ages
         finished = timezone.now()
         errors = sorted(f"{key}: {error.reason}" for key, error in self.failed.items())
-        Cluster.objects.filter(pk=self.cluster.pk).update(
-            last_poll_finished_at=finished,
-            last_success_at=finished,
-            last_error="; ".join(errors)[:2000],
-            last_error_reason="PartialFailure" if errors else "",
-        )
+        with writing():  # the card's live/partial state
+            Cluster.objects.filter(pk=self.cluster.pk).update(
+                last_poll_finished_at=finished,
+                last_success_at=finished,
+                last_error="; ".join(errors)[:2000],
+                last_error_reason="PartialFailure" if errors else "",
+            )
 
     def _failed(self, reason: str, message: str) -> WatchOutcome:
         log.error("cluster %s: watch cannot start: %s: %s", self.cluster.name, reason, message)
         mark_cluster_unreachable(self.cluster, reason, message)
         rebuild_rollups(self.cluster)
-        Cluster.objects.filter(pk=self.cluster.pk).update(
-            last_poll_finished_at=timezone.now(),
-            last_error=message[:2000],
-            last_error_reason=reason[:100],
-        )
+        with writing():
+            Cluster.objects.filter(pk=self.cluster.pk).update(
+                last_poll_finished_at=timezone.now(),
+                last_error=message[:2000],
+                last_error_reason=reason[:100],
+            )
         self.outcome.ended, self.outcome.reason, self.outcome.message = FAILED, reason, message
         return self.outcome
 

@@ -11,9 +11,8 @@ from django.shortcuts import render
 from django.utils.encoding import escape_uri_path
 from django.views.decorators.http import require_safe
 
-from dashboard import object_selectors
+from dashboard import changes, object_selectors
 from dashboard.bounds import page_numbers
-from dashboard.changes import change_token, unchanged
 from dashboard.links import object_url as object_url  # re-exported: how tests link here
 from dashboard.object_ownership import object_ownership
 from dashboard.views import HtmxHttpRequest
@@ -25,9 +24,24 @@ TEMPLATE = "dashboard/object.html"
 def object_page(
     request: HtmxHttpRequest, cluster: str, kind: str, namespace: str, name: str
 ) -> HttpResponse:
-    token = change_token()
-    if unchanged(request, token):
-        return HttpResponse(status=204)
+    live = changes.check(
+        request, lambda: changes.object_fingerprint(cluster, kind, namespace, name)
+    )
+    if live.response:
+        return live.response
+    return changes.rendered(
+        request, live.token, lambda: _object_page(request, cluster, kind, namespace, name, live)
+    )
+
+
+def _object_page(
+    request: HtmxHttpRequest,
+    cluster: str,
+    kind: str,
+    namespace: str,
+    name: str,
+    live: changes.Check,
+) -> HttpResponse:
     pages = page_numbers(request.GET, object_selectors.PAGE_PARAMS)
     page = object_selectors.object_page(
         cluster, kind, namespace, name, pages, with_raw=not request.htmx
@@ -36,10 +50,10 @@ def object_page(
     query = request.GET.copy()
     query.pop("since", None)
     context = {
-        "token": token,
+        "token": live.token,
         "ownership": object_ownership(page.obj) if page else None,
         "page": page,
-        "refresh_seconds": settings.TIDEWATCH_REFRESH_SECONDS,
+        "live_poll_ms": settings.TIDEWATCH_LIVE_POLL_MS,
         # Re-encoded: request.path is decoded, and a "%" or "/" in a name must stay escaped.
         "self_url": escape_uri_path(request.path) + ("?" + query.urlencode() if query else ""),
         "limits": {

@@ -167,9 +167,9 @@ def namespace_objects(cluster: str, namespace: str) -> tuple[list[GitOpsObject],
 SEARCH_LIMIT = 200
 
 
-def search_objects(*, text: str = "", **filters: str | None) -> tuple[list[GitOpsObject], int]:
+def search_matches(*, text: str = "", **filters: str | None) -> QuerySet[GitOpsObject]:
     """Objects matching the filters and a free text (name, namespace, kind, message, revision),
-    worst first; at most SEARCH_LIMIT rows plus the total count."""
+    worst first."""
     objects = objects_filtered(**filters)
     for word in text.split()[:5]:
         objects = objects.filter(
@@ -179,6 +179,12 @@ def search_objects(*, text: str = "", **filters: str | None) -> tuple[list[GitOp
             | Q(message__icontains=word)
             | Q(applied_revision__icontains=word)
         )
+    return objects
+
+
+def search_objects(*, text: str = "", **filters: str | None) -> tuple[list[GitOpsObject], int]:
+    """``search_matches``: at most SEARCH_LIMIT rows plus the total count."""
+    objects = search_matches(text=text, **filters)
     rows = list(objects[: SEARCH_LIMIT + 1])
     total = len(rows) if len(rows) <= SEARCH_LIMIT else objects.count()
     return rows[:SEARCH_LIMIT], total

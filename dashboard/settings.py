@@ -179,8 +179,14 @@ TIDEWATCH_MAX_LIST_PAGES = env_int("TIDEWATCH_MAX_LIST_PAGES", 1000, minimum=1)
 TIDEWATCH_MAX_OBJECTS_PER_KIND = env_int("TIDEWATCH_MAX_OBJECTS_PER_KIND", 100_000, minimum=1)
 TIDEWATCH_MAX_EVENTS = env_int("TIDEWATCH_MAX_EVENTS", 20_000, minimum=1)
 TIDEWATCH_EXEC_TIMEOUT = env_int("TIDEWATCH_EXEC_TIMEOUT", 30, minimum=1)
-# A page refresh interval for the HTMX parts, in seconds.
-TIDEWATCH_REFRESH_SECONDS = env_int("TIDEWATCH_REFRESH_SECONDS", 10, minimum=1)
+# Live updates (README "Live updates"): how often an open page asks whether what it shows
+# changed, in milliseconds. An unchanged answer is a 204 from one primary-key read. The older
+# TIDEWATCH_REFRESH_SECONDS, when set, still sets the interval.
+TIDEWATCH_LIVE_POLL_MS = env_int(
+    "TIDEWATCH_LIVE_POLL_MS",
+    1000 * env_int("TIDEWATCH_REFRESH_SECONDS", 1, minimum=1),
+    minimum=100,
+)
 # Page bounds (docs/reliability.md "Page bounds"): rows one list section of a page renders
 # (conditions, resources, results, violations ...); the rest is a next-page link away.
 TIDEWATCH_PAGE_ROWS = env_int("TIDEWATCH_PAGE_ROWS", 200, minimum=1)

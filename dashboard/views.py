@@ -10,9 +10,8 @@ from django.views.decorators.http import require_safe
 from django_htmx.middleware import HtmxDetails
 
 from clusters.attention import FINE_RANK
-from dashboard import health, request_input, selectors
+from dashboard import changes, health, request_input, selectors
 from dashboard.access import bearer_token
-from dashboard.changes import change_token, unchanged
 from dashboard.models import ApiToken
 
 
@@ -26,12 +25,20 @@ OVERVIEW_PAGE_SIZE = 100
 
 @require_safe
 def overview(request: HtmxHttpRequest) -> HttpResponse:
+    if idle := changes.idle(request):
+        return idle
     params = request_input.read(request, request_input.filter_rules("cluster", "page"))
     cluster = params["cluster"]
-    token = change_token()
-    if unchanged(request, token):
-        return HttpResponse(status=204)  # htmx leaves the page as it is
+    live = changes.check(request, lambda: changes.overview_fingerprint(cluster))
+    if live.response:
+        return live.response  # htmx leaves the page as it is
     page = params["page"] or 1
+    return changes.rendered(request, live.token, lambda: _overview(request, cluster, page, live))
+
+
+def _overview(
+    request: HtmxHttpRequest, cluster: str | None, page: int, live: changes.Check
+) -> HttpResponse:
     rows = selectors.namespace_rows(cluster)
     counts = selectors.namespace_counts(cluster)
     pages = max(1, -(-counts["total"] // OVERVIEW_PAGE_SIZE))
@@ -50,13 +57,21 @@ def overview(request: HtmxHttpRequest) -> HttpResponse:
         "last": min(start + OVERVIEW_PAGE_SIZE, counts["total"]),
         "pages": pages,
         "selected_cluster": cluster,
-        "refresh_seconds": settings.TIDEWATCH_REFRESH_SECONDS,
-        "token": token,
+        "self_url": _without_since(request),
+        "live_poll_ms": settings.TIDEWATCH_LIVE_POLL_MS,
+        "token": live.token,
     }
     template = "dashboard/overview.html"
     if request.htmx:
         template += "#overview-body"
     return render(request, template, context)
+
+
+def _without_since(request: HttpRequest) -> str:
+    """The page's own URL for its poll, whose token comes from the swapped part."""
+    query = request.GET.copy()
+    query.pop("since", None)
+    return request.path + ("?" + query.urlencode() if query else "")
 
 
 @require_safe

@@ -18,6 +18,16 @@ from clusters.demo.server import DemoCluster
 TOKEN = "test-token"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    """Each test starts with an empty cache: rolled-back databases repeat ids and store
+    versions, so a part cached by an earlier test could match a later one's token."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 @pytest.fixture
 def demo() -> Iterator[DemoCluster]:
     """A fresh demo cluster per test: tests mutate it and inject faults."""

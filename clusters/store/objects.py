@@ -35,6 +35,7 @@ from clusters.models import (
 )
 from clusters.status.normalize import normalize, strip_managed_fields
 from clusters.status.record import Condition, DependencyRef, ObjectRecord
+from clusters.store.version import bump, writing
 
 BATCH = 500
 CHUNK = 1000
@@ -177,6 +178,7 @@ def store_namespaces(cluster: Cluster, result: KindResult, now: datetime | None 
             object_count=len(listed),
             success=True,
         )
+        bump()
 
 
 def mark_kind_failed(cluster: Cluster, result: KindResult, now: datetime) -> None:
@@ -201,9 +203,10 @@ def set_kind_ok(
 def mark_cluster_unreachable(cluster: Cluster, reason: str, message: str) -> None:
     """The whole cluster could not be asked: every kind keeps its objects and becomes stale."""
     now = timezone.now()
-    KindState.objects.filter(cluster=cluster).exclude(state=KindState.NOT_INSTALLED).update(
-        state=KindState.ERROR, reason=reason, error=message, last_attempt_at=now
-    )
+    with writing():
+        KindState.objects.filter(cluster=cluster).exclude(state=KindState.NOT_INSTALLED).update(
+            state=KindState.ERROR, reason=reason, error=message, last_attempt_at=now
+        )
 
 
 def _mark_failed(cluster: Cluster, result: KindResult, now: datetime) -> None:
@@ -280,9 +283,10 @@ def _set_kind_state(
         values["skipped"] = skipped.skipped_examples
     if resource_version is not None:
         values["resource_version"] = resource_version[: _limit(KindState, "resource_version")]
-    KindState.objects.update_or_create(
-        cluster=cluster, group=spec.group, kind=spec.kind, defaults=values
-    )
+    with writing():
+        KindState.objects.update_or_create(
+            cluster=cluster, group=spec.group, kind=spec.kind, defaults=values
+        )
 
 
 def _upsert_objects(
@@ -469,6 +473,7 @@ def _write_chunk(
             ((cid, obj.id, ns[:253]) for obj in touched for ns in obj.target_namespaces),
         )
         _insert(StatusTransition, _TRANSITION_COLUMNS, transitions)
+        bump()
     # Only once committed (or part of the caller's transaction): a refused chunk leaves
     # ``existing`` as it was. A watched kind keeps ``existing`` across many chunks.
     for obj in touched:
@@ -661,6 +666,7 @@ def _delete_gone(
             batch_size=BATCH,
         )
         GitOpsObject.objects.filter(id__in=[pk for _, pk in gone]).delete()
+        bump()
 
 
 def _row_from_record(

@@ -25,6 +25,7 @@ from clusters.models import (
     Violation,
     Workload,
 )
+from clusters.store.version import bump
 
 log = logging.getLogger(__name__)
 SEVERITY_RANK = {name: rank for rank, name in enumerate(Violation.SEVERITIES)}
@@ -250,6 +251,7 @@ def _save(
         else:
             Violation.objects.filter(pk=row.pk).update(**values)
     Violation.objects.filter(cluster=cluster).exclude(vid__in=seen).delete()
+    bump()
     return stored
 
 

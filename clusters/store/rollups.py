@@ -25,6 +25,7 @@ from clusters.models import (
 )
 from clusters.status.vocabulary import STATUS_ORDER, Status, Sync, worst_sync
 from clusters.store.ownership import namespace_ownership
+from clusters.store.version import bump
 
 
 @dataclass
@@ -174,4 +175,5 @@ def _write(cluster: Cluster, wanted: dict[str, NamespaceRollup]) -> int:
             update.append(rollup)
     NamespaceRollup.objects.bulk_create(create)
     NamespaceRollup.objects.bulk_update(update, [*_COMPARED, "updated_at"])
+    bump()
     return len(create) + len(update)

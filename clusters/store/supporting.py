@@ -15,6 +15,7 @@ from django.db import models, transaction
 from clusters.collect.snapshot import ERROR, KindResult
 from clusters.models import Cluster, Event, KindState, Monitor, Workload
 from clusters.store.objects import mark_kind_failed, parse_time, set_kind_ok
+from clusters.store.version import bump
 
 
 def store_workloads(cluster: Cluster, results: Sequence[KindResult], now: datetime) -> None:
@@ -50,6 +51,7 @@ def _replace(
         with transaction.atomic():
             model.objects.filter(cluster=cluster, kind=kind).delete()
             model.objects.bulk_create(model(cluster=cluster, kind=kind, **row) for row in rows)
+            bump()
     if result.state == "ok":
         set_kind_ok(cluster, result, now, len(rows))
     else:
@@ -132,6 +134,7 @@ def store_events(
         with transaction.atomic():
             replaced.delete()
             Event.objects.bulk_create(Event(cluster=cluster, **row) for row in rows)
+            bump()
     set_kind_ok(cluster, result, now, len(rows))
 
 

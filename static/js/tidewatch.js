@@ -37,3 +37,23 @@ document.addEventListener("htmx:beforeRequest", (event) => {
   const trigger = elt instanceof Element ? elt.getAttribute("hx-trigger") || "" : "";
   if (/(^|,)\s*every\s/.test(trigger)) event.preventDefault();
 });
+
+// Live updates (dashboard/changes.py). A poll answered 204 with an X-Tidewatch-Since header
+// means "the store moved, not what this page shows": nothing is swapped, and the page carries
+// the new token, so its next poll is the one-query check again instead of a fingerprint.
+document.addEventListener("htmx:afterRequest", (event) => {
+  const xhr = event.detail && event.detail.xhr;
+  const elt = event.detail && event.detail.elt;
+  if (!xhr || xhr.status !== 204 || !(elt instanceof Element)) return;
+  const token = xhr.getResponseHeader("X-Tidewatch-Since");
+  const holder = elt.querySelector("[data-live-since]");
+  if (token && holder instanceof HTMLInputElement) holder.value = token;
+});
+
+// How many times this page's content was replaced, and when last (performance.now): what the
+// browser tests and bench/live.py read to tell a re-rendered page from one left alone.
+document.addEventListener("htmx:afterSwap", () => {
+  const body = document.body;
+  body.dataset.liveSwaps = String(Number(body.dataset.liveSwaps || "0") + 1);
+  body.dataset.liveSwappedAt = String(performance.now());
+});

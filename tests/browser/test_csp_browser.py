@@ -27,7 +27,7 @@ PAGES = [
 
 @pytest.fixture
 def polled(demo_cluster, live_server, transactional_db, settings):
-    settings.TIDEWATCH_REFRESH_SECONDS = 1
+    settings.TIDEWATCH_LIVE_POLL_MS = 1000
     poll_cluster(demo_cluster)
     return demo_cluster
 

@@ -41,7 +41,7 @@ PAGES = [
 
 @pytest.fixture
 def hostile(demo, demo_cluster, live_server, transactional_db, settings):
-    settings.TIDEWATCH_REFRESH_SECONDS = 1
+    settings.TIDEWATCH_LIVE_POLL_MS = 1000
     for obj in hostile_objects():
         demo.apply(obj)
     run = poll_cluster(demo_cluster)

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def polled(demo_cluster, live_server, transactional_db, settings):
-    settings.TIDEWATCH_REFRESH_SECONDS = 1
+    settings.TIDEWATCH_LIVE_POLL_MS = 1000
     poll_cluster(demo_cluster)
     return demo_cluster
 

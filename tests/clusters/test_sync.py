@@ -19,6 +19,7 @@ from django.db import connections
 from clusters.collect.flux import HELM, KUSTOMIZE
 from clusters.demo.server import DemoCluster
 from clusters.models import Cluster, GitOpsObject, KindState, NamespaceRollup, StatusTransition
+from clusters.store import version
 from clusters.sync import DEADLINE, FELL_BACK, STOPPED, WatchOutcome, watch_cluster
 
 WAIT = 60.0  # generous: a loaded 2-core machine must never fail these on time
@@ -164,6 +165,18 @@ def test_a_status_change_is_one_object_write_and_one_transition(demo, demo_clust
     ]
     outcome = run.finish()
     assert outcome.ended == STOPPED and outcome.mode == Cluster.WATCH
+
+
+def test_watched_writes_move_the_store_version_open_pages_poll(demo, demo_cluster, watching):
+    # Open pages learn of a change only through the store version (dashboard/changes.py): a
+    # write on the watch path that forgot to bump it would never reach a browser.
+    run = watching()
+    run.wait_for(live(demo_cluster), "the first lists")
+    before = version.current()
+    set_ready(demo, "flux-system", "False")
+    run.wait_for(lambda: stored("flux-system").status == "Degraded", "the change in the store")
+    assert version.current() > before
+    run.finish()
 
 
 def test_a_flip_and_revert_a_moment_later_is_two_transitions_in_order(demo, demo_cluster, watching):
