@@ -233,3 +233,36 @@ def test_the_last_writer_of_a_contested_resource_is_read_in_watch_mode(
     assert writer.resource == "/ConfigMap:monitoring/grafana-dashboard-portfolio"
     assert writer.tool == "argocd" and writer.manager == "argocd-controller"
     run.finish()
+
+
+# --- /readyz: the heartbeat of a watcher whose every kind fails ----------------------------------
+
+
+def test_a_watcher_whose_every_kind_fails_still_beats_for_readyz(
+    demo, demo_cluster, watching, settings
+):
+    from dashboard.health import check_polls
+
+    settings.TIDEWATCH_SYNC_MODE = "watch"
+    Cluster.objects.filter(pk=demo_cluster.pk).update(sync_mode=Cluster.WATCH)
+    demo.set_fault("?limit", status=403)  # every list is refused
+    run = watching()
+    run.wait_for(
+        lambda: Cluster.objects.get(pk=demo_cluster.pk).last_poll_finished_at is not None,
+        "the heartbeat",
+    )
+    cluster = Cluster.objects.get(pk=demo_cluster.pk)
+    assert cluster.last_success_at is None, "nothing was listed: the card is not live"
+    assert not KindState.objects.filter(kind="Kustomization", state="ok").exists()
+    # A watch that started long ago: only the heartbeat says the watcher is alive.
+    Cluster.objects.filter(pk=demo_cluster.pk).update(last_poll_started_at=ago_seconds(3600))
+    assert check_polls().ok, check_polls().detail
+    run.finish()
+
+
+def ago_seconds(seconds: float) -> Any:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    return timezone.now() - timedelta(seconds=seconds)
