@@ -42,7 +42,7 @@ from clusters.collect.snapshot import (
     KindResult,
     Snapshot,
 )
-from clusters.collect.supporting_watch import SupportingKnobs, SupportingWatch
+from clusters.collect.supporting_watch import SupportingKnobs, SupportingWatch, fingerprint
 from clusters.collect.watch import (
     DELETED,
     LISTED,
@@ -214,6 +214,7 @@ class _Watch:
         self.server = ""
         self.supporting: SupportingWatch | None = None
         self.support_note = ""  # what the card says about supporting lists re-listed
+        self.support_prints: dict[str, tuple[object, ...]] = {}  # what was stored last, per list
         self.kind_stops: dict[str, threading.Event] = {}  # set: that kind's informer ends
 
     # --- the caller's thread: set up, apply, derive ----------------------------------------------
@@ -420,12 +421,20 @@ class _Watch:
         self.supporting_stored = True
         if snapshot is None:
             return  # the supporting thread could not start: derive from what is stored
-        store_namespaces(self.cluster, snapshot.namespaces, now)
-        store_workloads(self.cluster, snapshot.workloads, now)
-        store_monitors(self.cluster, snapshot.monitors, now)
         # A kind whose list failed keeps its objects' Events, as in a poll.
         keep = {self.specs[key].kind for key in self.failed if key in self.specs}
-        store_events(self.cluster, snapshot.events, now, keep_kinds=keep)
+        # Each snapshot holds every supporting list, but a change is usually in one of them
+        # (an Event): only the lists that changed since the last snapshot are stored again.
+        if self._changed("namespaces", snapshot.namespaces):
+            store_namespaces(self.cluster, snapshot.namespaces, now)
+        for result in snapshot.workloads:
+            if self._changed(result.spec.key, result):
+                store_workloads(self.cluster, [result], now)
+        for result in snapshot.monitors:
+            if self._changed(result.spec.key, result):
+                store_monitors(self.cluster, [result], now)
+        if self._changed("events", snapshot.events, tuple(sorted(keep))):
+            store_events(self.cluster, snapshot.events, now, keep_kinds=keep)
         note = "; ".join(snapshot.polled[name] for name in sorted(snapshot.polled))
         if note != self.support_note:
             # The card's "Live (watching)" says which lists are re-listed instead (RBAC).
@@ -434,6 +443,13 @@ class _Watch:
                 Cluster.objects.filter(pk=self.cluster.pk, sync_mode=Cluster.WATCH).update(
                     sync_mode_reason=note[:2000]
                 )
+
+    def _changed(self, name: str, result: KindResult | None, *extra: object) -> bool:
+        printed = (fingerprint(result), *extra)
+        if self.support_prints.get(name) == printed:
+            return False
+        self.support_prints[name] = printed
+        return True
 
     def _fall_back(self, key: str, error: WatchUnavailable) -> None:
         kind = self.specs[key].kind

@@ -91,6 +91,25 @@ def supporting_sources(
     return sources
 
 
+def fingerprint(result: KindResult | None) -> tuple[object, ...]:
+    """What a store function would write for ``result``, cheaply: its state, its error, and
+    each object's identity and resourceVersion. Equal fingerprints store the same rows."""
+    if result is None:
+        return ()
+    error = (result.error.reason, result.error.message) if result.error is not None else None
+    versions = frozenset(
+        (
+            str(meta.get("namespace") or ""),
+            str(meta.get("name") or ""),
+            str(meta.get("uid") or ""),
+            str(meta.get("resourceVersion") or ""),
+        )
+        for item in result.items
+        if isinstance(meta := item.get("metadata"), dict)
+    )
+    return (result.state, error, versions)
+
+
 @dataclass
 class _Set:
     """What one source currently holds, as its informer saw it."""

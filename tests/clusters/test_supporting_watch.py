@@ -266,3 +266,48 @@ def ago_seconds(seconds: float) -> Any:
     from django.utils import timezone
 
     return timezone.now() - timedelta(seconds=seconds)
+
+
+# --- storing a changed Events list rewrites only what changed ------------------------------------
+
+
+def test_storing_events_again_rewrites_only_the_events_that_changed(demo, demo_cluster):
+    from django.utils import timezone
+
+    from clusters.collect.core import EVENTS
+    from clusters.collect.kinds import ServedKind
+    from clusters.collect.snapshot import KindResult
+    from clusters.store.supporting import store_events
+
+    served = ServedKind(EVENTS, "v1", "events", True)
+
+    def event(name: str, version: str, reason: str) -> dict[str, Any]:
+        return {
+            "metadata": {
+                "name": name,
+                "namespace": "flux-system",
+                "uid": f"uid-{name}",
+                "resourceVersion": version,
+            },
+            "involvedObject": {"kind": "Kustomization", "name": "apps", "namespace": "flux-system"},
+            "reason": reason,
+            "lastTimestamp": "2026-12-01T12:00:00Z",
+        }
+
+    def stored_events() -> dict[str, tuple[int, str, str]]:
+        return {
+            e.uid: (e.id, e.resource_version, e.reason)
+            for e in Event.objects.filter(cluster=demo_cluster)
+        }
+
+    def store(*items: dict[str, Any]) -> None:
+        result = KindResult(EVENTS, "ok", served=served, items=list(items), count=len(items))
+        store_events(demo_cluster, result, timezone.now())
+
+    store(event("a", "1", "Same"), event("b", "1", "Before"), event("c", "1", "Goes"))
+    first = stored_events()
+    store(event("a", "1", "Same"), event("b", "2", "After"), event("d", "1", "New"))
+    second = stored_events()
+    assert set(second) == {"uid-a", "uid-b", "uid-d"}
+    assert second["uid-a"] == first["uid-a"], "an unchanged Event is not rewritten"
+    assert second["uid-b"][1:] == ("2", "After") and second["uid-d"][1:] == ("1", "New")
