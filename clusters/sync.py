@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from clusters.collect.discovery import discover
@@ -766,4 +766,4 @@ class _Watch:
             return
         finally:
             api.close()
-            close_old_connections()
+            connection.close()  # this thread's own connection (it read the store)

@@ -301,11 +301,13 @@ class SupportingWatch:
         return None if held is None or self._stopped(source) else held
 
     def _cap(self, source: Source) -> int | None:
+        """How many objects ``source`` may hold (Events only); called under the lock."""
         if source.spec != EVENTS:
             return None
-        # One cap over every Events list: it bounds what is held in memory.
+        # One cap over every Events list, as a poll's: a list under way counts instead of the
+        # set it replaces (a resync must not look like twice as many Events).
         others = sum(
-            len(h.objects) + len(h.pending or {})
+            len(h.pending) if h.pending is not None else len(h.objects)
             for s, h in self.sets.items()
             if s.spec == EVENTS and s != source
         )
@@ -329,11 +331,9 @@ class SupportingWatch:
                 target.pop(key, None)
             else:
                 cap = self._cap(source)
-                if (
-                    cap is not None
-                    and key not in target
-                    and len(held.objects) + len(held.pending or {}) >= cap + 1
-                ):
+                # One past the cap is held, so the snapshot is "more than the cap" (stale with
+                # the poll's reason); the rest is left out, which bounds the memory.
+                if cap is not None and key not in target and len(target) > cap:
                     held.dropped = True
                     return
                 target[key] = event.object
@@ -364,11 +364,15 @@ class SupportingWatch:
             self.cond.notify_all()
 
     def _source(self, source: Source) -> None:
-        try:
-            api = self.make_api()
-        except KubeError as exc:
-            self._on_failure(source, exc)
-            return
+        while True:
+            try:
+                api = self.make_api()
+                break
+            except KubeError as exc:
+                self._on_failure(source, exc)
+            stop = self.stops.get(source)
+            if stop is None or stop.wait(self.knobs.retry_seconds):
+                return
         try:
             self._watch_source(api, source)
         except Exception as exc:  # a bug must not end the other lists
