@@ -10,8 +10,8 @@ serves), a private redis-server, a fresh SQLite store and real Celery workers
 1. **first sync**: from queuing the watch task until every GitOps object is stored, against
    the list floor (bench/floor.py, best of three); the worker's peak RSS (VmHWM);
 2. **steady state**: nothing changes for ``--window`` seconds: full lists the API server
-   served (GitOps kinds, and the supporting kinds re-listed every TIDEWATCH_SUPPORT_SECONDS),
-   extrapolated per hour; the worker's CPU seconds per minute;
+   served (GitOps and supporting kinds, all watched: only resyncs list, every
+   TIDEWATCH_RESYNC_SECONDS), extrapolated per hour; the worker's CPU seconds per minute;
 3. **changes**: ``--changes`` status changes, one at a time: GitOps rows written and status
    transitions per change, and latency from the API server accepting the change (its
    timestamp) to the transition being in the store: p50 / p95;

@@ -6,8 +6,10 @@
 Informer threads only do network I/O and push what they read into the queue; the caller's
 thread drains it in order and is the only one that writes, in one short transaction per batch,
 so there is never a database write from two threads and never a transaction open across a
-network request. Namespaces, controller workloads, monitors and Events are not watched: one
-more thread re-lists them every TIDEWATCH_SUPPORT_SECONDS (docs/watch.md says why).
+network request. Namespaces, controller workloads, monitors and Events are watched too
+(clusters/collect/supporting_watch.py): the applier stores a snapshot of them after a change,
+through the poll's store functions. Discovery runs again every TIDEWATCH_DISCOVERY_SECONDS, so a
+CRD installed or removed while watching starts or stops its kind's informer.
 
 A Celery task runs this under the cluster's lease: ``stop`` is the lease's ``lost`` event and
 ``max_seconds`` bounds one task; the outcome says whether the cluster must be polled instead.
@@ -26,11 +28,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from clusters.collect.discovery import discover
 from clusters.collect.kinds import KindSpec, ServedKind
+from clusters.collect.lastwriter import due_last_writers, read_last_writers, store_last_writers
 from clusters.collect.snapshot import (
     ERROR,
     GITOPS_KINDS,
@@ -38,8 +41,8 @@ from clusters.collect.snapshot import (
     SUPPORTING_KINDS,
     KindResult,
     Snapshot,
-    collect_supporting,
 )
+from clusters.collect.supporting_watch import SupportingKnobs, SupportingWatch, fingerprint
 from clusters.collect.watch import (
     DELETED,
     LISTED,
@@ -83,6 +86,7 @@ _EVENT, _SYNCED, _BOOKMARK, _FAILED, _UNAVAILABLE, _SUPPORTING, _RESUMED = (
     "supporting",
     "resumed",
 )
+_DISCOVERED, _LAST_WRITERS = "discovered", "last_writers"
 
 
 @dataclass
@@ -122,6 +126,9 @@ class WatchSettings:
     support_seconds: float
     retry_seconds: float  # a kind whose list failed is tried again after this long
     heartbeat_seconds: float  # how often the cluster's "last good" time moves on while live
+    discovery_seconds: float = 60.0  # discovery again: CRDs installed or removed meanwhile
+    support_debounce_seconds: float = 0.5  # a supporting change waits this long for company
+    last_writer_seconds: float = 30.0  # contested resources' last writers read this often
     batch_size: int = 500  # events per transaction at most
     batch_seconds: float = 0.1  # how long a batch waits for more events that arrive together
     derive_seconds: float = 1.0  # ownership + roll-ups at most this often
@@ -135,6 +142,9 @@ class WatchSettings:
             "support_seconds": float(settings.TIDEWATCH_SUPPORT_SECONDS),
             "retry_seconds": float(cluster.poll_interval),
             "heartbeat_seconds": float(min(cluster.poll_interval, 10)),
+            "discovery_seconds": float(settings.TIDEWATCH_DISCOVERY_SECONDS),
+            # As often as a poll reads them (each resource at most every 5 minutes).
+            "last_writer_seconds": float(cluster.poll_interval),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
@@ -201,6 +211,11 @@ class _Watch:
         self.last_derive = float("-inf")
         self.last_derive_took = 0.0
         self.last_heartbeat = float("-inf")
+        self.server = ""
+        self.supporting: SupportingWatch | None = None
+        self.support_note = ""  # what the card says about supporting lists re-listed
+        self.support_prints: dict[str, tuple[object, ...]] = {}  # what was stored last, per list
+        self.kind_stops: dict[str, threading.Event] = {}  # set: that kind's informer ends
 
     # --- the caller's thread: set up, apply, derive ----------------------------------------------
 
@@ -223,6 +238,7 @@ class _Watch:
             return self._failed(exc.reason, exc.message)
         finally:
             api.close()
+        self.server = str(api.configuration.host)
         Cluster.objects.filter(pk=self.cluster.pk).update(
             last_poll_started_at=timezone.now(), server=str(api.configuration.host)[:500]
         )
@@ -238,6 +254,8 @@ class _Watch:
         try:
             self._start_kinds()
             self._start_thread(self._supporting, "supporting")
+            self._start_thread(self._rediscover, "discovery")
+            self._start_thread(self._last_writers, "last-writers")
             self._apply_until(started, max_seconds)
         finally:
             self._end()
@@ -317,6 +335,8 @@ class _Watch:
         with transaction.atomic():
             run: list[WatchEvent] = []
             for index, item in enumerate(batch):
+                if item.kind and item.kind not in self.kinds:
+                    continue  # its CRD went (discovery): what its informer sent last is moot
                 if item.what == _EVENT:
                     run.append(item.payload)
                     following = batch[index + 1] if index + 1 < len(batch) else None
@@ -376,6 +396,11 @@ class _Watch:
             self._fall_back(item.kind, item.payload)
         elif item.what == _SUPPORTING:
             self._store_supporting(item.payload, now)
+        elif item.what == _DISCOVERED:
+            self._discovered(*item.payload, now)
+        elif item.what == _LAST_WRITERS and item.payload:
+            with writing():  # object pages show the last writer
+                store_last_writers(self.cluster, item.payload, now)
 
     def _listed(self, key: str) -> None:
         self.waiting_first_list.discard(key)
@@ -396,12 +421,35 @@ class _Watch:
         self.supporting_stored = True
         if snapshot is None:
             return  # the supporting thread could not start: derive from what is stored
-        store_namespaces(self.cluster, snapshot.namespaces, now)
-        store_workloads(self.cluster, snapshot.workloads, now)
-        store_monitors(self.cluster, snapshot.monitors, now)
         # A kind whose list failed keeps its objects' Events, as in a poll.
         keep = {self.specs[key].kind for key in self.failed if key in self.specs}
-        store_events(self.cluster, snapshot.events, now, keep_kinds=keep)
+        # Each snapshot holds every supporting list, but a change is usually in one of them
+        # (an Event): only the lists that changed since the last snapshot are stored again.
+        if self._changed("namespaces", snapshot.namespaces):
+            store_namespaces(self.cluster, snapshot.namespaces, now)
+        for result in snapshot.workloads:
+            if self._changed(result.spec.key, result):
+                store_workloads(self.cluster, [result], now)
+        for result in snapshot.monitors:
+            if self._changed(result.spec.key, result):
+                store_monitors(self.cluster, [result], now)
+        if self._changed("events", snapshot.events, tuple(sorted(keep))):
+            store_events(self.cluster, snapshot.events, now, keep_kinds=keep)
+        note = "; ".join(snapshot.polled[name] for name in sorted(snapshot.polled))
+        if note != self.support_note:
+            # The card's "Live (watching)" says which lists are re-listed instead (RBAC).
+            self.support_note = note
+            with writing():
+                Cluster.objects.filter(pk=self.cluster.pk, sync_mode=Cluster.WATCH).update(
+                    sync_mode_reason=note[:2000]
+                )
+
+    def _changed(self, name: str, result: KindResult | None, *extra: object) -> bool:
+        printed = (fingerprint(result), *extra)
+        if self.support_prints.get(name) == printed:
+            return False
+        self.support_prints[name] = printed
+        return True
 
     def _fall_back(self, key: str, error: WatchUnavailable) -> None:
         kind = self.specs[key].kind
@@ -419,6 +467,64 @@ class _Watch:
         self.outcome.mode, self.outcome.ended = Cluster.POLL, FELL_BACK
         self.outcome.reason, self.outcome.message = error.reason, reason
         self.ending.set()
+
+    def _discovered(
+        self,
+        served: dict[KindSpec, ServedKind],
+        errors: dict[KindSpec, KubeError],
+        now: Any,
+    ) -> None:
+        """Discovery ran again: start watching GitOps kinds whose CRD appeared, stop those whose
+        CRD went (NOT_INSTALLED, or NotServed while objects are stored, as a poll records it).
+        A kind discovery could not ask about this time stays as it is."""
+        for spec in GITOPS_KINDS:
+            if spec in errors:
+                continue
+            key, after = spec.key, served.get(spec)
+            watching = key in self.kinds
+            if watching and self.served.get(spec) == after:
+                continue
+            if not watching and after is None and key not in self.failed:
+                continue  # still not installed
+            if watching:
+                self._stop_kind(key)
+            self.failed.pop(key, None)
+            if after is None:
+                log.info("cluster %s: %s is no longer served", self.cluster.name, key)
+                store_kind(self.cluster, KindResult(spec, NOT_INSTALLED), now)
+            else:
+                log.info("cluster %s: %s is served now: watching it", self.cluster.name, key)
+                self._add_kind(spec, after)
+        kept = {spec: kind for spec, kind in self.served.items() if spec in errors}
+        self.served, self.discovery_errors = {**kept, **served}, dict(errors)
+        if self.supporting is not None:
+            self.supporting.set_served(self.served, self.discovery_errors)
+
+    def _add_kind(self, spec: KindSpec, served: ServedKind) -> None:
+        key = spec.key
+        self.specs[key] = spec
+        self.kinds[key] = WatchedKind(self.cluster, spec, served.version)
+        if self.kinds[key].existing:
+            with self.event_kinds_lock:
+                self.event_kinds.add(spec.kind)
+        if not self.initial_done.is_set():
+            self.waiting_first_list.add(key)
+        self.kind_stops[key] = threading.Event()
+        self._start_thread(lambda s=served: self._informer(s, ""), key)
+
+    def _stop_kind(self, key: str) -> None:
+        self.kind_stops.pop(key, threading.Event()).set()
+        with self.informers_lock:
+            informer = self.informers.pop(key, None)
+        if informer is not None:
+            informer.stop()
+        spec = self.specs.pop(key)
+        del self.kinds[key]
+        self.failed.pop(key, None)
+        self.positions.pop(key, None)
+        self._listed(key)  # nothing to wait for any more
+        with self.event_kinds_lock:
+            self.event_kinds.discard(spec.kind)
 
     def _derive(self, force: bool = False) -> None:
         """Ownership and roll-ups from the store, at most every derive_seconds, and only when
@@ -457,9 +563,12 @@ class _Watch:
             return
         self.last_heartbeat = now
         watching = [key for key in self.kinds if key not in self.failed]
-        if self.kinds and not watching:
-            return  # every kind fails: the cluster turns stale as the last success ages
         finished = timezone.now()
+        if self.kinds and not watching:
+            # Every kind fails: the cluster turns stale as the last success ages, but the
+            # watcher is alive and says so (/readyz), as a failed poll still finishes.
+            Cluster.objects.filter(pk=self.cluster.pk).update(last_poll_finished_at=finished)
+            return
         errors = sorted(f"{key}: {error.reason}" for key, error in self.failed.items())
         with writing():  # the card's live/partial state
             Cluster.objects.filter(pk=self.cluster.pk).update(
@@ -484,6 +593,8 @@ class _Watch:
 
     def _end(self) -> None:
         self.ending.set()
+        for stop in list(self.kind_stops.values()):
+            stop.set()
         with self.informers_lock:
             informers = list(self.informers.values())
         for informer in informers:
@@ -510,6 +621,7 @@ class _Watch:
 
     def _informer(self, kind: ServedKind, resume_from: str) -> None:
         key = kind.spec.key
+        stop = self.kind_stops.setdefault(key, threading.Event())
         try:
             api = build_api_client(
                 spec_of(self.cluster), exec_timeout=settings.TIDEWATCH_EXEC_TIMEOUT
@@ -518,7 +630,7 @@ class _Watch:
             self._quietly(_Item(key, _FAILED, exc))
             return
         try:
-            while not self.ending.is_set():
+            while not self.ending.is_set() and not stop.is_set():
                 informer = Informer(
                     api,
                     kind,
@@ -526,7 +638,7 @@ class _Watch:
                     on_synced=lambda s: self._put(_Item(key, _SYNCED, s)),
                     on_bookmark=lambda v: self._put(_Item(key, _BOOKMARK, v)),
                     stop=threading.Event(),
-                    should_stop=self.ending.is_set,
+                    should_stop=lambda: self.ending.is_set() or stop.is_set(),
                     resume_from=resume_from,
                     resync_seconds=self.knobs.resync_seconds,
                     watch_timeout=self.knobs.watch_seconds,
@@ -537,7 +649,7 @@ class _Watch:
                 )
                 with self.informers_lock:
                     self.informers[key] = informer
-                if self.ending.is_set():
+                if self.ending.is_set() or stop.is_set():
                     return
                 if resume_from:
                     self._put(_Item(key, _RESUMED, resume_from))
@@ -555,7 +667,7 @@ class _Watch:
                     log.exception("watch %s: unexpected error", key)
                     self._put(_Item(key, _FAILED, KubeError("InternalError", f"{exc}"[:500])))
                 resume_from = ""  # after a failure the kind is listed again
-                if self.ending.wait(self.knobs.retry_seconds):
+                if stop.wait(self.knobs.retry_seconds):  # _end sets every kind's stop
                     return
         except _Stopped:
             return
@@ -567,40 +679,91 @@ class _Watch:
             self._put(item)
 
     def _supporting(self) -> None:
-        """Re-list the supporting kinds every support_seconds, once the first lists are in
-        (their Events are asked for the kinds that have objects)."""
+        """Watch the supporting kinds once the first lists are in (their Events are asked for
+        the kinds that have objects) and hand the applier a snapshot after each change."""
         while not self.initial_done.wait(0.2):
             if self.ending.is_set():
                 return
+
+        def make_api() -> Any:
+            return build_api_client(
+                spec_of(self.cluster), exec_timeout=settings.TIDEWATCH_EXEC_TIMEOUT
+            )
+
+        def event_kinds() -> list[str]:
+            with self.event_kinds_lock:
+                return sorted(self.event_kinds)
+
+        with self.informers_lock:
+            if self.ending.is_set():
+                return
+            self.supporting = SupportingWatch(
+                make_api,
+                self.served,
+                self.discovery_errors,
+                event_kinds=event_kinds,
+                on_snapshot=lambda snapshot: self._put(_Item("", _SUPPORTING, snapshot)),
+                ending=self.ending,
+                knobs=SupportingKnobs(
+                    resync_seconds=self.knobs.resync_seconds,
+                    watch_seconds=self.knobs.watch_seconds,
+                    support_seconds=self.knobs.support_seconds,
+                    retry_seconds=self.knobs.retry_seconds,
+                    debounce_seconds=self.knobs.support_debounce_seconds,
+                    page_size=settings.TIDEWATCH_LIST_PAGE_SIZE,
+                    max_pages=settings.TIDEWATCH_MAX_LIST_PAGES,
+                    max_events=settings.TIDEWATCH_MAX_EVENTS,
+                ),
+                limits=self._limits(),
+                server=self.server,
+                clock=self.clock,
+            )
+        try:
+            self.supporting.run()
+        except _Stopped:
+            return
+
+    def _rediscover(self) -> None:
+        """Discovery again every discovery_seconds (network only: the applier acts on it)."""
+        while not self.ending.wait(self.knobs.discovery_seconds):
+            try:
+                api = build_api_client(
+                    spec_of(self.cluster), exec_timeout=settings.TIDEWATCH_EXEC_TIMEOUT
+                )
+            except KubeError:
+                continue  # the informers report the same problem on their kinds
+            try:
+                found = discover(api, (*GITOPS_KINDS, *SUPPORTING_KINDS), self._limits())
+            except KubeError as exc:
+                log.info("cluster %s: discovery again: %s", self.cluster.name, exc.message)
+                continue
+            finally:
+                api.close()
+            try:
+                self._put(_Item("", _DISCOVERED, found))
+            except _Stopped:
+                return
+
+    def _last_writers(self) -> None:
+        """Read the last writer of contested resources (TW002) every last_writer_seconds, as a
+        poll does after deriving; the applier stores them. Reads the store, never writes it."""
         try:
             api = build_api_client(
                 spec_of(self.cluster), exec_timeout=settings.TIDEWATCH_EXEC_TIMEOUT
             )
         except KubeError:
-            # The informers report the same problem on their kinds.
-            self._quietly(_Item("", _SUPPORTING, None))
-            return
+            return  # the informers report the same problem on their kinds
         try:
-            while not self.ending.is_set():
-                with self.event_kinds_lock:
-                    kinds = sorted(self.event_kinds)
-                try:
-                    snapshot = collect_supporting(
-                        api,
-                        self.served,
-                        self.discovery_errors,
-                        event_kinds=kinds,
-                        page_size=settings.TIDEWATCH_LIST_PAGE_SIZE,
-                        limits=poll_limits(time.monotonic()),
-                        max_events=settings.TIDEWATCH_MAX_EVENTS,
-                    )
-                except Exception:  # each list records its own failure; this is a bug
-                    log.exception("cluster %s: supporting lists failed", self.cluster.name)
-                else:
-                    self._put(_Item("", _SUPPORTING, snapshot))
-                if self.ending.wait(self.knobs.support_seconds):
-                    return
+            while not self.ending.wait(self.knobs.last_writer_seconds):
+                if not self.supporting_stored:
+                    continue  # ownership (and its TW002 violations) not derived yet
+                due = due_last_writers(self.cluster, timezone.now())
+                if not due:
+                    continue
+                found = read_last_writers(api, due, self._limits())
+                self._put(_Item("", _LAST_WRITERS, found))
         except _Stopped:
             return
         finally:
             api.close()
+            connection.close()  # this thread's own connection (it read the store)

@@ -3,9 +3,13 @@
 - ``database``: a trivial query answers.
 - ``broker``: Redis answers PING — only when this installation polls through Celery
   (TIDEWATCH_USE_CELERY, on when REDIS_URL is set); `make demo` has no broker.
-- ``polls``: every enabled cluster finished a poll (successful or not) within
-  TIDEWATCH_READY_POLL_INTERVALS × its interval. A cluster that is down still gets polled and
-  its failure recorded; what this catches is a poller (worker, beat) that stopped.
+- ``polls``: every enabled cluster is kept current. A polled cluster finished a poll
+  (successful or not) within TIDEWATCH_READY_POLL_INTERVALS × its interval. A watched cluster
+  (``sync_mode`` "watch") is judged by its watcher's heartbeat instead, which moves every
+  min(interval, 10) s while the watcher lives, even when every kind fails: late after
+  TIDEWATCH_READY_POLL_INTERVALS heartbeats plus one lease (a dead worker's cluster is taken
+  over within it). A cluster that is down still gets polled or watched and its failure
+  recorded; what this catches is a poller or watcher (worker, beat) that stopped.
 
 /readyz is open (probes have no session), so without a login or API token it says only which
 checks passed: the details name database and broker hosts, ports and clusters.
@@ -72,29 +76,72 @@ def check_broker() -> Check:
     return Check(True, "Redis answers")
 
 
+def heartbeat_seconds(poll_interval: int) -> int:
+    """How often a live watcher moves its cluster's last poll time (clusters/sync.py)."""
+    return min(poll_interval, 10)
+
+
+def lateness(
+    name: str,
+    interval: int,
+    sync_mode: str,
+    finished: datetime | None,
+    started: datetime | None,
+    now: datetime,
+    *,
+    factor: int,
+    lease_seconds: int,
+) -> str:
+    """Why the cluster is late ("" when it is not): pure, so each mode is tested by a table."""
+    last = max((t for t in (finished, started) if t is not None), default=None)
+    if last is None:
+        return f"{name}: never polled"
+    age = (now - last).total_seconds()
+    if sync_mode == Cluster.WATCH:
+        # The heartbeat, or the start of a watcher that has not listed everything yet.
+        beat = heartbeat_seconds(interval)
+        if age > factor * beat + lease_seconds:
+            return (
+                f"{name}: watched, but no watch heartbeat for {age:.0f}s, more than "
+                f"{factor} × {beat}s + a {lease_seconds}s lease"
+            )
+        return ""
+    if finished is not None:
+        age = (now - finished).total_seconds()
+    if age > factor * interval:
+        return (
+            f"{name}: last poll {'finished' if finished else 'started'} {age:.0f}s ago, "
+            f"more than {factor} × {interval}s"
+        )
+    return ""
+
+
 def check_polls(now: datetime | None = None) -> Check:
-    """Late = the last finished poll (or, never polled, the start of the first) is older than
-    TIDEWATCH_READY_POLL_INTERVALS intervals."""
+    """Late = a polled cluster's last finished poll (or, never polled, the start of the first)
+    is older than TIDEWATCH_READY_POLL_INTERVALS intervals; a watched cluster's heartbeat is
+    older than as many heartbeats plus one lease."""
     now = now or timezone.now()
     factor = settings.TIDEWATCH_READY_POLL_INTERVALS
-    late: list[str] = []
     clusters = Cluster.objects.filter(enabled=True).values_list(
-        "name", "poll_interval", "last_poll_finished_at", "last_poll_started_at"
+        "name", "poll_interval", "sync_mode", "last_poll_finished_at", "last_poll_started_at"
     )
     count = 0
-    for name, interval, finished, started in clusters:
+    late: list[str] = []
+    for name, interval, sync_mode, finished, started in clusters:
         count += 1
-        limit = factor * interval
-        last = finished or started
-        if last is None:
-            late.append(f"{name}: never polled")
-            continue
-        age = (now - last).total_seconds()
-        if age > limit:
-            late.append(
-                f"{name}: last poll {'finished' if finished else 'started'} {age:.0f}s ago, "
-                f"more than {factor} × {interval}s"
-            )
+        why = lateness(
+            name,
+            interval,
+            # A cluster last watched in an installation that polls now (TIDEWATCH_SYNC_MODE).
+            sync_mode if settings.TIDEWATCH_SYNC_MODE == "watch" else Cluster.POLL,
+            finished,
+            started,
+            now,
+            factor=factor,
+            lease_seconds=settings.TIDEWATCH_WATCH_LEASE_SECONDS,
+        )
+        if why:
+            late.append(why)
     if late:
         return Check(False, "; ".join(late), extra={"late": len(late), "clusters": count})
     return Check(True, f"{count} enabled cluster(s) polled on time", extra={"clusters": count})

@@ -159,8 +159,12 @@ if TIDEWATCH_SYNC_MODE not in ("watch", "poll"):
 TIDEWATCH_RESYNC_SECONDS = env_int("TIDEWATCH_RESYNC_SECONDS", 600, minimum=1)
 # timeoutSeconds of one watch request: the server ends the stream, the watcher watches again.
 TIDEWATCH_WATCH_SECONDS = env_int("TIDEWATCH_WATCH_SECONDS", 300, minimum=1)
-# In watch mode, namespaces, controller workloads, monitors and Events are re-listed this often.
+# In watch mode, a supporting list (namespaces, controller workloads, monitors, Events) whose
+# watch is not allowed (RBAC list without watch) is re-listed this often instead.
 TIDEWATCH_SUPPORT_SECONDS = env_int("TIDEWATCH_SUPPORT_SECONDS", 60, minimum=1)
+# In watch mode, discovery runs again this often: a CRD installed or removed meanwhile starts or
+# stops its kind's watch (about ten small discovery requests; no list).
+TIDEWATCH_DISCOVERY_SECONDS = env_int("TIDEWATCH_DISCOVERY_SECONDS", 60, minimum=1)
 TIDEWATCH_CONNECT_TIMEOUT = env_int("TIDEWATCH_CONNECT_TIMEOUT", 5, minimum=1)
 TIDEWATCH_READ_TIMEOUT = env_int("TIDEWATCH_READ_TIMEOUT", 30, minimum=1)
 # /api/v1 lists (dashboard/pagination.py): ?page_size= defaults to this, and is capped at the max.

@@ -1,14 +1,15 @@
 """Who last wrote each resource that both tools claim (violation TW002).
 
-Runs inside the poll with the poll's API client, rate-limited per resource, and only for
-contested resources: reading live objects is the one thing Tidewatch does beyond listing the
-GitOps kinds, so it stays small and never happens in a page request.
+Runs inside the poll with the poll's API client (in watch mode: read by a thread of the watch,
+stored by its applier), rate-limited per resource, and only for contested resources: reading
+live objects is the one thing Tidewatch does beyond listing the GitOps kinds, so it stays small
+and never happens in a page request.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.utils import timezone
 from kubernetes import client as k8s
@@ -35,26 +36,58 @@ def check_last_writers(
     """Refresh the LastWriter of contested resources not checked within ``min_interval``;
     returns how many were read."""
     now = timezone.now()
+    due = due_last_writers(cluster, now, min_interval=min_interval, max_per_poll=max_per_poll)
+    store_last_writers(cluster, read_last_writers(api, due, limits), now)
+    return len(due)
+
+
+def due_last_writers(
+    cluster: Cluster,
+    now: datetime,
+    *,
+    min_interval: timedelta = MIN_INTERVAL,
+    max_per_poll: int = MAX_PER_POLL,
+) -> list[str]:
+    """The contested resources (TW002) whose last writer was not read within ``min_interval``:
+    at most ``max_per_poll`` of them. Reads the store only."""
     contested = set(
         Violation.objects.filter(cluster=cluster, code="TW002").values_list("resource", flat=True)
     )
-    LastWriter.objects.filter(cluster=cluster).exclude(resource__in=contested).delete()
     fresh = set(
         LastWriter.objects.filter(
             cluster=cluster, resource__in=contested, checked_at__gte=now - min_interval
         ).values_list("resource", flat=True)
     )
-    due = sorted(contested - fresh)[:max_per_poll]
+    return sorted(contested - fresh)[:max_per_poll]
+
+
+def read_last_writers(
+    api: k8s.ApiClient, resources: list[str], limits: Limits = DEFAULT_LIMITS
+) -> dict[str, dict[str, object]]:
+    """Read each resource from the API server (no database): resource → LastWriter fields.
+    Stops at the deadline of ``limits``; the rest waits for the next round."""
     plurals: dict[tuple[str, str], tuple[str, str, bool] | None] = {}
-    for resource in due:
+    found: dict[str, dict[str, object]] = {}
+    for resource in resources:
         try:
-            values = _read(api, resource, plurals, limits)
+            found[resource] = _read(api, resource, plurals, limits)
         except KubeError:
             break  # the poll's deadline: what is stored stays, the rest waits for the next poll
+    return found
+
+
+def store_last_writers(
+    cluster: Cluster, values: dict[str, dict[str, object]], now: datetime
+) -> None:
+    """Store what ``read_last_writers`` found; forget resources no longer contested."""
+    contested = set(
+        Violation.objects.filter(cluster=cluster, code="TW002").values_list("resource", flat=True)
+    )
+    LastWriter.objects.filter(cluster=cluster).exclude(resource__in=contested).delete()
+    for resource, fields in values.items():
         LastWriter.objects.update_or_create(
-            cluster=cluster, resource=resource, defaults={**values, "checked_at": now}
+            cluster=cluster, resource=resource, defaults={**fields, "checked_at": now}
         )
-    return len(due)
 
 
 def _read(

@@ -52,6 +52,9 @@ class Snapshot:
     workloads: list[KindResult] = field(default_factory=list)
     monitors: list[KindResult] = field(default_factory=list)
     events: KindResult | None = None
+    # Supporting lists that may not be watched and are re-listed instead (watch mode only):
+    # list name → the sentence the cluster card shows.
+    polled: dict[str, str] = field(default_factory=dict)
 
 
 def collect_cluster(

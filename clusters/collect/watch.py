@@ -20,7 +20,7 @@ import math
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -167,12 +167,17 @@ def classify_line(document: Any) -> Action:
 
 
 def list_query(
-    *, page_size: int, token: str = "", resource_version: str | None = None
+    *,
+    page_size: int,
+    token: str = "",
+    resource_version: str | None = None,
+    params: Sequence[tuple[str, Any]] = (),
 ) -> list[tuple[str, Any]]:
     """Query of one list page. ``resource_version`` "0" or a version reads the watch cache
     (NotOlderThan); None asks for a consistent list from etcd. Continuation pages carry only the
-    token: the API server refuses resourceVersionMatch with continue."""
-    query: list[tuple[str, Any]] = [("limit", page_size)]
+    token: the API server refuses resourceVersionMatch with continue. ``params`` (a label or
+    field selector) go on every page: a continue token does not carry them."""
+    query: list[tuple[str, Any]] = [*params, ("limit", page_size)]
     if token:
         query.append(("continue", token))
     elif resource_version is not None:
@@ -250,10 +255,12 @@ class Informer:
         timeouts: Limits = DEFAULT_LIMITS,
         clock: Callable[[], float] = time.monotonic,
         namespace: str = "",
+        params: Sequence[tuple[str, Any]] = (),
     ) -> None:
         self.api = api
         self.kind = kind
         self.path = kind.list_path(namespace)
+        self.params = tuple(params)  # a label or field selector, on every list and watch
         self.on_event = on_event
         self.on_synced = on_synced
         self.on_bookmark = on_bookmark
@@ -375,7 +382,9 @@ class Informer:
         keys: set[ObjectKey] = set()
         token, list_rv = "", ""
         for _ in range(self.max_pages):
-            query = list_query(page_size=self.page_size, token=token, resource_version=version)
+            query = list_query(
+                page_size=self.page_size, token=token, resource_version=version, params=self.params
+            )
             page = get_json(self.api, self.path, query, self.timeouts)
             items = page.get("items") or []
             if not isinstance(items, list):
@@ -419,6 +428,7 @@ class Informer:
         """
         timeout = watch_timeout_for(self.clock(), self._next_resync(), self.watch_timeout)
         query: list[tuple[str, Any]] = [
+            *self.params,
             ("watch", "true"),
             ("resourceVersion", self.state.resource_version),
             ("allowWatchBookmarks", "true"),

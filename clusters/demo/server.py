@@ -1480,8 +1480,9 @@ class _Handler(BaseHTTPRequestHandler):
                     self._chunk(self._event(event.type, present(res, event.object), res.custom))
             now = time.monotonic()
             if store.closed or now >= deadline:
-                if bookmarks and not store.closed:
-                    self._chunk(bookmark(last))
+                # A real kube-apiserver ends a timed-out watch with no BOOKMARK of its own (one
+                # comes only ~2 s before the end, and only when the kind's cache moved past the
+                # watch's start: docs/watch.md): clients must not count on one.
                 break
             if bookmarks and now >= next_bookmark:
                 self._chunk(bookmark(last))
@@ -1515,7 +1516,8 @@ class DemoCluster:
         log_requests: bool | None = None,
     ) -> None:
         self.token = token
-        self.discovery = Discovery(not_installed=kinds_not_installed)
+        self._not_installed = set(kinds_not_installed)
+        self.discovery = Discovery(not_installed=self._not_installed)
         self.store = Store(history=history)
         self.watch_timeout = watch_timeout
         self.max_watch_timeout = max_watch_timeout
@@ -1683,6 +1685,27 @@ class DemoCluster:
         except NotFoundError:
             return None
         return deep_copy(gone)
+
+    def uninstall(self, *kinds: str) -> None:
+        """Remove CRDs while serving, as ``kubectl delete crd`` does: their objects are deleted
+        first (watchers see each DELETED), then the resources leave discovery and their paths
+        answer 404. ``kinds`` are API groups or ``group/Kind`` entries, as ``kinds_not_installed``.
+        """
+        gone = set(kinds)
+        for resource in self.discovery.resources:
+            if Discovery(resources=[resource], not_installed=gone).resources:
+                continue  # not one of those
+            for obj in self.store.list(resource.group, resource.kind, None)[1]:
+                meta = obj["metadata"]
+                self.delete(resource.group, resource.kind, meta.get("namespace"), meta["name"])
+        self._not_installed |= gone
+        self.discovery = Discovery(not_installed=self._not_installed)
+
+    def install(self, *kinds: str) -> None:
+        """Install CRDs while serving (entries as for ``uninstall``): they join discovery, with
+        no objects yet."""
+        self._not_installed -= set(kinds)
+        self.discovery = Discovery(not_installed=self._not_installed)
 
     def compact(self, rv: int | None = None) -> int:
         """Expire watch history up to ``rv`` (default: now); older watches get 410."""

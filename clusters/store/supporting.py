@@ -131,11 +131,25 @@ def store_events(
     replaced = Event.objects.filter(cluster=cluster).exclude(involved_kind__in=keep_kinds)
     current = set(replaced.values_list("uid", "resource_version"))
     if wanted != current:
+        # Only the Events that went or changed are rewritten: in watch mode a busy cluster's
+        # Events change every second or so, and most of the stored ones stay as they are.
+        gone = {uid for uid, version in current - wanted}
+        new = [
+            r for r in rows if (r["uid"], r["resource_version"]) not in current or r["uid"] in gone
+        ]
         with transaction.atomic():
-            replaced.delete()
-            Event.objects.bulk_create(Event(cluster=cluster, **row) for row in rows)
+            for chunk in _chunks(sorted(gone)):
+                replaced.filter(uid__in=chunk).delete()
+            Event.objects.bulk_create(
+                (Event(cluster=cluster, **row) for row in new), batch_size=500
+            )
             bump()
     set_kind_ok(cluster, result, now, len(rows))
+
+
+def _chunks(values: list[str], size: int = 500) -> list[list[str]]:
+    # SQLite caps the parameters of one statement; 500 uids is far below every cap.
+    return [values[i : i + size] for i in range(0, len(values), size)]
 
 
 def _bounded(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

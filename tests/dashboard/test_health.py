@@ -199,3 +199,74 @@ def test_a_wrong_token_still_gets_the_status_without_details(client, demo_cluste
     response = client.get("/readyz", HTTP_AUTHORIZATION="Bearer tw_revoked")
     assert response.status_code == 200
     assert response.json()["checks"]["polls"] == {"ok": True}
+
+
+# --- watched clusters: judged by the watcher's heartbeat -----------------------------------------
+
+NOW = timezone.now()
+
+
+def ago(seconds: float) -> object:
+    return NOW - timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize(
+    ("interval", "mode", "finished", "started", "late"),
+    [
+        # Polled: the last finished poll, within 3 intervals.
+        (30, "poll", ago(80), ago(85), ""),
+        (30, "poll", ago(95), ago(100), "demo: last poll finished 95s ago, more than 3 × 30s"),
+        (30, "", None, ago(95), "demo: last poll started 95s ago, more than 3 × 30s"),
+        (30, "", None, None, "demo: never polled"),
+        # Watched: the heartbeat (every min(interval, 10) s), within 3 beats plus one 30 s lease,
+        # whatever the poll interval: a dead watcher is seen in a minute, not in 3 × 300 s.
+        (300, "watch", ago(55), ago(3000), ""),
+        (
+            300,
+            "watch",
+            ago(65),
+            ago(3000),
+            "demo: watched, but no watch heartbeat for 65s, more than 3 × 10s + a 30s lease",
+        ),
+        (5, "watch", ago(40), ago(3000), ""),
+        (
+            5,
+            "watch",
+            ago(50),
+            ago(3000),
+            "demo: watched, but no watch heartbeat for 50s, more than 3 × 5s + a 30s lease",
+        ),
+        # A watcher that started again and is still listing: its start counts.
+        (300, "watch", ago(3000), ago(20), ""),
+    ],
+)
+def test_how_late_a_cluster_is_depends_on_how_it_is_kept_current(
+    interval, mode, finished, started, late
+):
+    assert (
+        health.lateness("demo", interval, mode, finished, started, NOW, factor=3, lease_seconds=30)
+        == late
+    )
+
+
+def test_readyz_fails_for_a_watched_cluster_whose_heartbeat_stopped(reader, demo_cluster, settings):
+    settings.TIDEWATCH_SYNC_MODE = "watch"
+    settings.TIDEWATCH_WATCH_LEASE_SECONDS = 30
+    # Polled every 5 minutes, watched: 3 poll intervals would be 15 minutes of a dead watcher.
+    Cluster.objects.filter(pk=demo_cluster.pk).update(
+        poll_interval=300,
+        sync_mode=Cluster.WATCH,
+        last_poll_started_at=timezone.now() - timedelta(hours=1),
+        last_poll_finished_at=timezone.now() - timedelta(seconds=5),
+    )
+    assert reader.get("/readyz").status_code == 200
+    Cluster.objects.filter(pk=demo_cluster.pk).update(
+        last_poll_finished_at=timezone.now() - timedelta(seconds=120)
+    )
+    response = reader.get("/readyz")
+    assert response.status_code == 503
+    error = response.json()["checks"]["polls"]["error"]
+    assert error.startswith("demo: watched, but no watch heartbeat for 12")
+    # The same cluster in an installation that polls now is judged by its poll interval.
+    settings.TIDEWATCH_SYNC_MODE = "poll"
+    assert reader.get("/readyz").status_code == 200

@@ -808,3 +808,23 @@ def test_cli_serves_until_sigterm(tmp_path: Path) -> None:
         assert process.wait(timeout=120) == 0
     assert process.stderr is not None
     assert process.stderr.read() == ""  # quiet unless TIDEWATCH_DEMO_LOG asks
+
+
+def test_a_watch_that_times_out_ends_without_a_bookmark_of_its_own(
+    fresh_cluster: DemoCluster, fresh_client: ApiClient
+) -> None:
+    # A real kube-apiserver sends no BOOKMARK as a timed-out watch ends (docs/watch.md, "Against
+    # a real kube-apiserver"): a quiet watch is an empty stream, and clients must not count on one.
+    fresh_cluster.bookmark_interval = 3600
+    response = client.CustomObjectsApi(fresh_client).list_namespaced_custom_object(
+        *HR,
+        "bigbang",
+        "helmreleases",
+        watch=True,
+        resource_version=str(fresh_cluster.resource_version),
+        allow_watch_bookmarks=True,
+        timeout_seconds=1,
+        _preload_content=False,
+    )
+    assert response.status == 200
+    assert response.data.strip() == b""
