@@ -243,7 +243,11 @@ class Split(Demo):
             if not wait_for(lambda: self._serving(kubeconfig), 120, 0.2):
                 raise SystemExit(f"gunicorn did not start; see {directory / 'gunicorn.log'}")
             self.rig.worker("w1")
-            self.rig.send_watch()
+            from celery import Celery
+
+            app = Celery(broker=self.rig.url)  # what beat queues for a watched cluster
+            app.send_task("clusters.tasks.watch_cluster", args=["demo"], queue="watch")
+            app.close()
         except BaseException:
             self.stop()
             raise
@@ -426,6 +430,8 @@ def main(argv: list[str] | None = None) -> int:
     if not os.path.exists(CHROMIUM):
         raise SystemExit(f"{CHROMIUM} is required")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
+    # A SIGTERM (timeout, Ctrl-C's cousin) still stops every process this script started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     directory = Path(tempfile.mkdtemp(prefix="tidewatch-e2e."))
     load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
     started_at = datetime.now(UTC)
