@@ -1,11 +1,13 @@
 """Watching in Celery workers (issue 11): what it costs the API server and the worker, per N.
 
-    .venv/bin/python bench/watch.py --sizes 1000 5000 [--window 60] [--changes 20] [--lease 30]
+    .venv/bin/python bench/watch.py --sizes 1000 5000 20000 [--window 60] [--changes 20]
+        [--lease 30] [--database-url postgres://user@127.0.0.1:5432/bench]
 
 For each N, one API server (``bench.apiserver``, its own process, counting the full lists it
-serves), a private redis-server, a fresh SQLite store and real Celery workers
-(``celery worker --pool solo --queues watch``, each its own process); this script plays beat
-(it queues a watch task whenever the cluster's lease has no holder, every ``--tick`` seconds):
+serves), a private redis-server, a fresh SQLite store (or the ``--database-url`` PostgreSQL
+database, flushed) and real Celery workers (``celery worker --pool solo --queues watch``, each
+its own process); this script plays beat (it queues a watch task whenever the cluster's lease
+has no holder, every ``--tick`` seconds):
 
 1. **first sync**: from queuing the watch task until every GitOps object is stored, against
    the list floor (bench/floor.py, best of three); the worker's peak RSS (VmHWM);
@@ -80,17 +82,33 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 class Store:
-    """Read-only looks at the SQLite store the workers write."""
+    """Read-only looks at the store the workers write: the SQLite file, or PostgreSQL."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.postgres = url.startswith(("postgres://", "postgresql://"))
+
+    def _connect(self) -> Any:
+        if self.postgres:
+            import psycopg
+
+            return psycopg.connect(self.url, autocommit=True)
+        return sqlite3.connect(self.url.removeprefix("sqlite:///"), timeout=30)
 
     def one(self, sql: str, *params: Any) -> Any:
-        connection = sqlite3.connect(self.path, timeout=30)
+        if not self.postgres:
+            sql = sql.replace("%s", "?")
+        connection = self._connect()
         try:
             return connection.execute(sql, params).fetchone()[0]
         finally:
             connection.close()
+
+    def _stamp(self, at: datetime) -> Any:
+        # Django keeps SQLite datetimes as UTC text; PostgreSQL compares timestamptz.
+        if self.postgres:
+            return at
+        return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
     def objects(self) -> int:
         return self.one("select count(*) from clusters_gitopsobject")
@@ -98,17 +116,17 @@ class Store:
     def transitions(self, field: str | None = "status") -> int:
         if field is None:
             return self.one("select count(*) from clusters_statustransition")
-        return self.one("select count(*) from clusters_statustransition where field = ?", field)
+        return self.one("select count(*) from clusters_statustransition where field = %s", field)
 
     def arrived(self, names: list[list[str]], since: datetime) -> int:
         """How many of the changed objects have a status or sync transition stored since."""
-        stamp = since.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        stamp = self._stamp(since)
         found = 0
         for kind, namespace, name in names:
             found += bool(
                 self.one(
-                    "select count(*) from clusters_statustransition where kind = ? and "
-                    "namespace = ? and name = ? and field in ('status', 'sync') and at >= ?",
+                    "select count(*) from clusters_statustransition where kind = %s and "
+                    "namespace = %s and name = %s and field in ('status', 'sync') and at >= %s",
                     kind,
                     namespace,
                     name,
@@ -118,8 +136,9 @@ class Store:
         return found
 
     def rows_changed_since(self, at: datetime) -> int:
-        stamp = at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-        return self.one("select count(*) from clusters_gitopsobject where changed_at >= ?", stamp)
+        return self.one(
+            "select count(*) from clusters_gitopsobject where changed_at >= %s", self._stamp(at)
+        )
 
 
 class Rig:
@@ -203,14 +222,14 @@ def measure(n: int, args: argparse.Namespace, run_dir: Path, log: IO[str]) -> di
 
     here = run_dir / f"n{n}"
     here.mkdir(parents=True)
-    database = here / "tidewatch.sqlite3"
+    database = args.database_url or f"sqlite:///{here / 'tidewatch.sqlite3'}"
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "dashboard.settings",
         "SECRET_KEY": "bench-only-secret-key",
         "DJANGO_DEBUG": "false",
         "TIDEWATCH_VAR_DIR": str(here),
-        "DATABASE_URL": f"sqlite:///{database}",
+        "DATABASE_URL": database,
         "TIDEWATCH_CLUSTERS": str(here / "clusters.yaml"),
         "TIDEWATCH_SYNC_MODE": "watch",
         "TIDEWATCH_WATCH_LEASE_SECONDS": str(args.lease),
@@ -237,7 +256,9 @@ def measure(n: int, args: argparse.Namespace, run_dir: Path, log: IO[str]) -> di
         result["floor_s"] = floor.seconds
         setup = "import django; django.setup(); from clusters.registry import sync_clusters; "
         setup += "from django.core.management import call_command; "
-        setup += "call_command('migrate', interactive=False, verbosity=0); sync_clusters()"
+        setup += "call_command('migrate', interactive=False, verbosity=0); "
+        # One database serves every N: empty it first (the SQLite file is new anyway).
+        setup += "call_command('flush', interactive=False, verbosity=0); sync_clusters()"
         subprocess.run([sys.executable, "-c", setup], cwd=ROOT, env=env, check=True)
         store = Store(database)
         gitops = api.ready["gitops"]
@@ -287,6 +308,8 @@ def measure(n: int, args: argparse.Namespace, run_dir: Path, log: IO[str]) -> di
         result["transitions_per_change"] = (store.transitions(None) - t_all) / changed
         result["latency_p50_s"] = statistics.median(latencies)
         result["latency_p95_s"] = percentile(latencies, 0.95)
+        result["latency_max_s"] = max(latencies)
+        result["latencies_s"] = [round(x, 3) for x in latencies]
         result["peak_rss_mb"] = proc_peak_rss_mb(w1.pid)
 
         # 4. SIGKILL mid-stream: w2 stands by, this script plays beat every --tick seconds
@@ -340,8 +363,11 @@ ROWS = [
         ),
     ),
     (
-        "change latency API server → store p50 / p95",
-        lambda r: f"{r['latency_p50_s'] * 1000:.0f} / {r['latency_p95_s'] * 1000:.0f} ms",
+        "change latency API server → store p50 / p95 / max",
+        lambda r: (
+            f"{r['latency_p50_s'] * 1000:.0f} / {r['latency_p95_s'] * 1000:.0f} / "
+            f"{r['latency_max_s'] * 1000:.0f} ms"
+        ),
     ),
     ("SIGKILL: lease taken over after", lambda r: f"{r['takeover_s']:.1f} s"),
     ("SIGKILL: all changes stored after", lambda r: f"{r['recovery_s']:.1f} s"),
@@ -362,7 +388,8 @@ def table(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
         lines.append(f"| {label} | " + " | ".join(cell(r) for r in results) + " |")
     lines.append(
         f"\nlease {args.lease} s, beat tick {args.tick} s, steady window {args.window} s, "
-        f"{args.changes} changes; SQLite; {os.cpu_count()} cores"
+        f"{args.changes} changes; {'PostgreSQL' if args.database_url else 'SQLite'}; "
+        f"{os.cpu_count()} cores, load {' '.join(f'{x:.2f}' for x in os.getloadavg())} at the end"
     )
     return "\n".join(lines)
 
@@ -374,6 +401,9 @@ def main() -> int:
     parser.add_argument("--changes", type=int, default=20)
     parser.add_argument("--lease", type=int, default=30)
     parser.add_argument("--tick", type=float, default=5)
+    parser.add_argument(
+        "--database-url", default="", help="PostgreSQL instead of a fresh SQLite file (flushed!)"
+    )
     args = parser.parse_args()
     run_dir = Path(tempfile.mkdtemp(prefix="tidewatch-bench-watch."))
     results = []
