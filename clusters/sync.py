@@ -156,7 +156,7 @@ class WatchSettings:
     support_seconds: float
     retry_seconds: float  # a kind whose list failed is tried again after this long
     heartbeat_seconds: float  # how often the cluster's "last good" time moves on while live
-    batch_size: int = 500  # events per transaction (a list page is never split)
+    batch_size: int = 1000  # events per transaction, as a poll's chunk (a list page is not split)
     batch_seconds: float = 0.1  # how long a batch waits for more events that arrive together
     derive_seconds: float = 1.0  # ownership + roll-ups at most this often
     queue_size: int = 2000  # objects between the informers and the applier (bounds memory)
