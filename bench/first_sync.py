@@ -84,7 +84,7 @@ def _child(args: argparse.Namespace) -> int:
 
         outcome = watch_cluster(cluster, stop=stop, max_seconds=3600, on_batch=on_batch)
         finished = done[0] if done else time.perf_counter()
-        extra = {"ended": outcome.ended, "written": outcome.written, "derives": outcome.derives}
+        extra = {"ended": outcome.ended, "written": outcome.written, "lists": outcome.lists}
     else:
         from clusters.poll import poll_cluster
 
