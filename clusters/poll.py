@@ -102,7 +102,11 @@ def _poll(cluster: Cluster, run: PollRun, clock: float) -> PollRun:
     def store_now(result: KindResult) -> None:
         # Each kind is written as soon as its list is complete (its own short transactions,
         # never across network I/O) and its raw objects are released before the next list.
-        counts = store_kind(cluster, result, now)
+        try:
+            counts = store_kind(cluster, result, now)
+        finally:
+            if result.pages is not None and hasattr(result.pages, "close"):
+                result.pages.close()  # a page read ahead is not fetched for nothing
         run.counts[result.spec.key] = counts.as_dict()
         run.objects_written += counts.written
         run.objects_deleted += counts.deleted

@@ -20,10 +20,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-import queue
 import threading
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,9 +76,10 @@ DEADLINE = "deadline"  # ``max_seconds`` ran out: run it again to go on watching
 FELL_BACK = "fell_back"  # watch is not possible here: poll the cluster (Cluster.sync_mode)
 FAILED = "failed"  # the cluster could not be asked at all (discovery failed): try again later
 
-# Queue items: what happened, for which kind.
-_EVENT, _SYNCED, _BOOKMARK, _FAILED, _UNAVAILABLE, _SUPPORTING, _RESUMED = (
+# Queue items: what happened, for which kind. A _PAGE is one list page's LISTED events.
+_EVENT, _PAGE, _SYNCED, _BOOKMARK, _FAILED, _UNAVAILABLE, _SUPPORTING, _RESUMED = (
     "event",
+    "page",
     "synced",
     "bookmark",
     "failed",
@@ -113,6 +114,39 @@ class _Item:
     payload: Any = None
 
 
+class _WeightedQueue:
+    """A FIFO bounded by what it holds (objects), not by its items: a list page of 500 objects
+    weighs 500, a watch event 1. An item heavier than the whole bound still goes in alone."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.weight = 0
+        self.items: deque[tuple[_Item, int]] = deque()
+        self.changed = threading.Condition()
+
+    def put(self, item: _Item, weight: int, timeout: float) -> bool:
+        """Add ``item``; False if there was no room for ``timeout`` seconds."""
+        with self.changed:
+            if not self.changed.wait_for(
+                lambda: not self.items or self.weight + weight <= self.capacity, timeout
+            ):
+                return False
+            self.items.append((item, weight))
+            self.weight += weight
+            self.changed.notify_all()
+            return True
+
+    def get(self, timeout: float) -> tuple[_Item, int] | None:
+        """The oldest item and its weight, or None if nothing came for ``timeout`` seconds."""
+        with self.changed:
+            if not self.changed.wait_for(lambda: self.items, max(timeout, 0.0)):
+                return None
+            item, weight = self.items.popleft()
+            self.weight -= weight
+            self.changed.notify_all()
+            return item, weight
+
+
 class _Stopped(Exception):
     """Raised inside an informer's callback when the watch is ending: unwinds its run()."""
 
@@ -129,10 +163,14 @@ class WatchSettings:
     discovery_seconds: float = 60.0  # discovery again: CRDs installed or removed meanwhile
     support_debounce_seconds: float = 0.5  # a supporting change waits this long for company
     last_writer_seconds: float = 30.0  # contested resources' last writers read this often
-    batch_size: int = 500  # events per transaction at most
+    batch_size: int = 1000  # events per transaction, as a poll's chunk (a list page is not split)
     batch_seconds: float = 0.1  # how long a batch waits for more events that arrive together
     derive_seconds: float = 1.0  # ownership + roll-ups at most this often
-    queue_size: int = 2000  # items between the informers and the applier (bounds memory)
+    queue_size: int = 2000  # objects between the informers and the applier (bounds memory)
+    # Kinds listed at once (each with one page read ahead): bounds the memory of a first sync
+    # at (queue_size + 2 pages × list_slots) objects, and keeps 16 informers from taking
+    # turns at the GIL while one applier is what sets the pace.
+    list_slots: int = 2
 
     @classmethod
     def for_cluster(cls, cluster: Cluster, **overrides: Any) -> WatchSettings:
@@ -145,6 +183,7 @@ class WatchSettings:
             "discovery_seconds": float(settings.TIDEWATCH_DISCOVERY_SECONDS),
             # As often as a poll reads them (each resource at most every 5 minutes).
             "last_writer_seconds": float(cluster.poll_interval),
+            "list_slots": int(settings.TIDEWATCH_WATCH_LIST_SLOTS),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
@@ -186,7 +225,8 @@ class _Watch:
         self.clock = clock
         self.on_batch = on_batch
         self.outcome = WatchOutcome(cluster.name, Cluster.WATCH, STOPPED)
-        self.queue: queue.Queue[_Item] = queue.Queue(maxsize=knobs.queue_size)
+        self.queue = _WeightedQueue(knobs.queue_size)
+        self.list_slots = threading.BoundedSemaphore(max(1, knobs.list_slots))
         self.ending = threading.Event()  # set once: every thread of this watch winds down
         self.threads: list[threading.Thread] = []
         self.informers: dict[str, Informer] = {}
@@ -310,19 +350,19 @@ class _Watch:
         self.outcome.ended = STOPPED if self.outcome.ended != FELL_BACK else FELL_BACK
 
     def _next_batch(self) -> list[_Item]:
-        """What arrived together: up to batch_size items, waiting batch_seconds for more."""
-        try:
-            first = self.queue.get(timeout=0.2)
-        except queue.Empty:
+        """What arrived together: items of up to about batch_size events (a list page counts
+        its objects), waiting batch_seconds for more."""
+        got = self.queue.get(timeout=0.2)
+        if got is None:
             return []
-        batch = [first]
+        batch, weight = [got[0]], got[1]
         until = time.monotonic() + self.knobs.batch_seconds
-        while len(batch) < self.knobs.batch_size:
-            left = until - time.monotonic()
-            try:
-                batch.append(self.queue.get(timeout=left) if left > 0 else self.queue.get_nowait())
-            except queue.Empty:
+        while weight < self.knobs.batch_size:
+            got = self.queue.get(timeout=until - time.monotonic())
+            if got is None:
                 break
+            batch.append(got[0])
+            weight += got[1]
         return batch
 
     def _apply(self, batch: list[_Item]) -> None:
@@ -337,10 +377,15 @@ class _Watch:
             for index, item in enumerate(batch):
                 if item.kind and item.kind not in self.kinds:
                     continue  # its CRD went (discovery): what its informer sent last is moot
-                if item.what == _EVENT:
-                    run.append(item.payload)
+                if item.what in (_EVENT, _PAGE):
+                    # Consecutive events of one kind are written together, in order.
+                    (run.extend if item.what == _PAGE else run.append)(item.payload)
                     following = batch[index + 1] if index + 1 < len(batch) else None
-                    if following is None or (following.what, following.kind) != (_EVENT, item.kind):
+                    if (
+                        following is None
+                        or following.what not in (_EVENT, _PAGE)
+                        or following.kind != item.kind
+                    ):
                         self._events(item.kind, run, now)
                         run = []
                     continue
@@ -606,14 +651,23 @@ class _Watch:
 
     # --- informer threads: network I/O only ------------------------------------------------------
 
-    def _put(self, item: _Item) -> None:
+    def _put(self, item: _Item, weight: int = 1) -> None:
         while not self.ending.is_set():
-            try:
-                self.queue.put(item, timeout=0.5)
+            if self.queue.put(item, weight, timeout=0.5):
                 return
-            except queue.Full:
-                continue  # the applier is behind: wait for it (this is what bounds memory)
+            # The applier is behind: wait for it (this is what bounds memory).
         raise _Stopped
+
+    @contextlib.contextmanager
+    def _list_slot(self) -> Iterator[None]:
+        """One of the list_slots, for one complete list; a watch that ends stops waiting."""
+        while not self.list_slots.acquire(timeout=0.5):
+            if self.ending.is_set():
+                raise _Stopped
+        try:
+            yield
+        finally:
+            self.list_slots.release()
 
     def _limits(self) -> Limits:
         # A watch runs for as long as it may: no poll deadline, but the same per-request bounds.
@@ -635,6 +689,9 @@ class _Watch:
                     api,
                     kind,
                     on_event=lambda e: self._put(_Item(key, _EVENT, e)),
+                    on_page=lambda events: self._put(_Item(key, _PAGE, events), len(events)),
+                    list_gate=self._list_slot,
+                    drop_managed_fields=True,  # never stored (the raw copy is without them)
                     on_synced=lambda s: self._put(_Item(key, _SYNCED, s)),
                     on_bookmark=lambda v: self._put(_Item(key, _BOOKMARK, v)),
                     stop=threading.Event(),

@@ -165,6 +165,8 @@ TIDEWATCH_SUPPORT_SECONDS = env_int("TIDEWATCH_SUPPORT_SECONDS", 60, minimum=1)
 # In watch mode, discovery runs again this often: a CRD installed or removed meanwhile starts or
 # stops its kind's watch (about ten small discovery requests; no list).
 TIDEWATCH_DISCOVERY_SECONDS = env_int("TIDEWATCH_DISCOVERY_SECONDS", 60, minimum=1)
+# Kinds a watcher lists at once (each one page read ahead): bounds a first sync's memory.
+TIDEWATCH_WATCH_LIST_SLOTS = env_int("TIDEWATCH_WATCH_LIST_SLOTS", 2, minimum=1)
 TIDEWATCH_CONNECT_TIMEOUT = env_int("TIDEWATCH_CONNECT_TIMEOUT", 5, minimum=1)
 TIDEWATCH_READ_TIMEOUT = env_int("TIDEWATCH_READ_TIMEOUT", 30, minimum=1)
 # /api/v1 lists (dashboard/pagination.py): ?page_size= defaults to this, and is capped at the max.

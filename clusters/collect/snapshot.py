@@ -21,6 +21,7 @@ from clusters.collect.core import (
 from clusters.collect.discovery import discover
 from clusters.collect.flux import FLUX_KINDS
 from clusters.collect.kinds import KindSpec, ServedKind
+from clusters.collect.readahead import read_ahead
 from clusters.kube import DEFAULT_LIMITS, KubeError, Limits, iter_pages, list_all
 
 GITOPS_KINDS: tuple[KindSpec, ...] = FLUX_KINDS + ARGO_KINDS
@@ -70,8 +71,9 @@ def collect_cluster(
     cannot be asked at all); a failure listing one kind is recorded on that kind.
 
     ``on_kind`` receives each GitOps kind's result with its list still to come, page by page
-    (``pages``), so the caller can store each page as it arrives: the peak memory is a page,
-    not the cluster. No database transaction is open while a page is fetched.
+    (``pages``), so the caller can store each page as it arrives while the next one is read
+    ahead: the peak memory is two pages, not the cluster. No database transaction is open while
+    a page is fetched.
 
     Events are held in memory (they are stored once all are read), so there are at most
     ``max_events`` of them, over all their lists."""
@@ -176,7 +178,8 @@ def _streamed_kind(
     if kind is None:
         return KindResult(spec, NOT_INSTALLED)
     pages = iter_pages(api, kind.list_path(), page_size=page_size, limits=limits)
-    return KindResult(spec, OK, served=kind, pages=pages)
+    # The next page is fetched while the consumer stores this one (one page ahead).
+    return KindResult(spec, OK, served=kind, pages=read_ahead(pages, name=f"list-{spec.key}"))
 
 
 def _list_kind(

@@ -394,6 +394,7 @@ class SupportingWatch:
                 params=source.params,
                 on_event=lambda e: self._on_event(source, e),
                 on_synced=lambda s: self._on_synced(source, s),
+                drop_managed_fields=True,  # held in memory, never stored
                 should_stop=lambda: self._stopped(source),
                 resync_seconds=self.knobs.resync_seconds,
                 watch_timeout=self.knobs.watch_seconds,

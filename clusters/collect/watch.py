@@ -30,6 +30,7 @@ import urllib3
 from kubernetes import client as k8s
 
 from clusters.collect.kinds import ServedKind
+from clusters.collect.readahead import read_ahead
 from clusters.kube import (
     DEFAULT_LIMITS,
     KubeError,
@@ -132,6 +133,13 @@ def resource_version_of(obj: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _drop_managed_fields(items: list[Any]) -> None:
+    for item in items:
+        metadata = item.get("metadata") if isinstance(item, dict) else None
+        if isinstance(metadata, dict):
+            metadata.pop("managedFields", None)
+
+
 def classify_failure(status: int | None, message: str) -> Action:
     """A failed watch (HTTP status, or an ERROR event's Status code) → what to do.
 
@@ -224,7 +232,15 @@ class Informer:
 
     ``on_event`` gets every object in order (LISTED during a list, then ADDED / MODIFIED /
     DELETED from the watch); ``on_synced`` after each complete list; ``on_bookmark`` with each
-    bookmark's resourceVersion. A callback that raises ends ``run()`` with that exception, and
+    bookmark's resourceVersion. With ``on_page``, a list's LISTED events come instead as one
+    call per page (a list of them, in order), so a consumer can hand a page over as one item.
+    ``list_gate`` (a context manager factory) is entered around each complete list: a caller
+    that watches many kinds bounds how many are listed, and held in memory, at once. A page
+    from the watch cache is the whole kind (the cache ignores ``limit``): it is handed over
+    in slices of ``page_size``, each released as it goes. ``drop_managed_fields`` removes
+    metadata.managedFields from each object as it is read (for a consumer that never keeps
+    them: much of a real object's size, held while the page waits for the consumer).
+    A callback that raises ends ``run()`` with that exception, and
     ``state.resource_version`` is then the last version the consumer fully handled.
 
     ``resume_from`` starts with a watch from that version instead of a list (after a restart),
@@ -240,6 +256,9 @@ class Informer:
         on_event: Callable[[WatchEvent], None],
         on_synced: Callable[[Synced], None] | None = None,
         on_bookmark: Callable[[str], None] | None = None,
+        on_page: Callable[[list[WatchEvent]], None] | None = None,
+        list_gate: Callable[[], contextlib.AbstractContextManager[Any]] | None = None,
+        drop_managed_fields: bool = False,
         stop: threading.Event | None = None,
         should_stop: Callable[[], bool] | None = None,
         resume_from: str = "",
@@ -264,6 +283,9 @@ class Informer:
         self.on_event = on_event
         self.on_synced = on_synced
         self.on_bookmark = on_bookmark
+        self.on_page = on_page
+        self.list_gate = list_gate or contextlib.nullcontext
+        self.drop_managed_fields = drop_managed_fields
         self.stop_event = stop if stop is not None else threading.Event()
         self.should_stop = should_stop
         self.resync_seconds = resync_seconds
@@ -362,7 +384,8 @@ class Informer:
         version = relist_version(self.state, reason, self.from_watch_cache)
         for attempt in (1, 2):
             try:
-                keys, list_rv = self._list_pages(version)
+                with self.list_gate():
+                    keys, list_rv = self._list_pages(version)
                 break
             except KubeError as exc:
                 unpaged = version == "0" and exc.reason == "TooLarge"
@@ -380,7 +403,45 @@ class Informer:
 
     def _list_pages(self, version: str | None) -> tuple[set[ObjectKey], str]:
         keys: set[ObjectKey] = set()
-        token, list_rv = "", ""
+        list_rv = ""
+        # Page k+1 is fetched while page k is handed over (the handover waits for the store).
+        pages = read_ahead(self._fetch_pages(version), name=f"list-{self.kind.spec.key}")
+        try:
+            for first, items in pages:
+                if first is not None:
+                    list_rv = first
+                step = max(1, self.page_size)
+                for start in range(0, len(items), step):
+                    self._hand_over(items, start, start + step, keys)
+        finally:
+            pages.close()
+        return keys, list_rv
+
+    def _hand_over(self, items: list[Any], start: int, end: int, keys: set[ObjectKey]) -> None:
+        """items[start:end] to the consumer, in order; then the page lets go of them."""
+        events = []
+        for item in items[start:end]:
+            key = object_key(item) if isinstance(item, dict) else None
+            if key is None:
+                continue
+            # Lists of built-in kinds omit apiVersion/kind on each item.
+            item.setdefault("apiVersion", self.kind.api_version)
+            item.setdefault("kind", self.kind.spec.kind)
+            keys.add(key)
+            events.append(WatchEvent(LISTED, item, resource_version_of(item)))
+        if self.on_page is not None:
+            if events:
+                self.on_page(events)
+        else:
+            for event in events:
+                self.on_event(event)
+        # Once the consumer is done with them, nothing here keeps them alive.
+        items[start:end] = [None] * len(items[start:end])
+
+    def _fetch_pages(self, version: str | None) -> Iterator[tuple[str | None, list[Any]]]:
+        """The list's pages: (the list's resourceVersion on the first page, else None; items).
+        Network I/O and JSON only: it runs in the read-ahead thread."""
+        token = ""
         for _ in range(self.max_pages):
             query = list_query(
                 page_size=self.page_size, token=token, resource_version=version, params=self.params
@@ -390,21 +451,16 @@ class Informer:
             if not isinstance(items, list):
                 raise KubeError("InvalidResponse", f"{self.path}: items is not a list")
             metadata = page.get("metadata") if isinstance(page.get("metadata"), dict) else {}
-            if not token:
-                # The version of the whole list is the first page's: later pages repeat it.
-                list_rv = str(metadata.get("resourceVersion") or "")
-            for item in items:
-                key = object_key(item) if isinstance(item, dict) else None
-                if key is None:
-                    continue
-                # Lists of built-in kinds omit apiVersion/kind on each item.
-                item.setdefault("apiVersion", self.kind.api_version)
-                item.setdefault("kind", self.kind.spec.kind)
-                keys.add(key)
-                self.on_event(WatchEvent(LISTED, item, resource_version_of(item)))
+            del page  # the items and the metadata are all that is kept
+            if self.drop_managed_fields:
+                _drop_managed_fields(items)
+            # The version of the whole list is the first page's: later pages repeat it.
+            first = None if token else str(metadata.get("resourceVersion") or "")
             token = str(metadata.get("continue") or "")
+            yield first, items
+            del items
             if not token:
-                return keys, list_rv
+                return
         raise KubeError(
             "TooManyPages",
             f"{self.path}: the list did not end after {self.max_pages} pages of {self.page_size}",
@@ -465,6 +521,8 @@ class Informer:
             action = classify_line(document)
             obj = document.get("object") if isinstance(document, dict) else None
             if action is Action.EVENT:
+                if self.drop_managed_fields:
+                    _drop_managed_fields([obj])
                 version = resource_version_of(obj)
                 self.on_event(WatchEvent(document["type"], obj, version))
                 if version:
