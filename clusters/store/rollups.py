@@ -51,6 +51,8 @@ from clusters.store.version import bump
 
 # More namespaces than this in one call: the whole rebuild, cheaper than a huge IN list.
 SCOPED_AT_MOST = 500
+# Up to this many changed rows are updated one by one, more with one bulk_update.
+FEW_ROWS = 10
 
 _HEALTHY_RANK = STATUS_ORDER.index(Status.HEALTHY)
 # Sort key: status first, then sync, so a Healthy-but-OutOfSync object still gets a headline.
@@ -336,19 +338,30 @@ def _write(cluster: Cluster, wanted: dict[str, NamespaceRollup], scope: set[str]
     if gone:
         NamespaceRollup.objects.filter(id__in=gone).delete()
     create, update = [], []
+    changed: dict[int, dict[str, Any]] = {}
     now = timezone.now()
     for name, rollup in wanted.items():
         existing = current.get(name)
         rollup.updated_at = now
         if existing is None:
             create.append(rollup)
-        elif any(getattr(existing, f) != getattr(rollup, f) for f in _COMPARED):
+            continue
+        fields = {
+            f: getattr(rollup, f) for f in _COMPARED if getattr(existing, f) != getattr(rollup, f)
+        }
+        if fields:
             rollup.id = existing.id
             update.append(rollup)
+            changed[existing.id] = {**fields, "updated_at": now}
     if create:
         NamespaceRollup.objects.bulk_create(create)
-    if update:
+    if len(update) > FEW_ROWS:
         NamespaceRollup.objects.bulk_update(update, [*_COMPARED, "updated_at"])
+    else:
+        # A watcher's batch changes a row or two: a plain UPDATE of what changed costs a
+        # fraction of bulk_update's CASE WHEN over every field (~50 ms of Python a row).
+        for pk, fields in changed.items():
+            NamespaceRollup.objects.filter(pk=pk).update(**fields)
     if gone or create or update:
         bump()  # pages learn of it; an unchanged row is not news
     return len(create) + len(update)
