@@ -17,9 +17,17 @@ has no holder, every ``--tick`` seconds):
 3. **changes**: ``--changes`` status changes, one at a time: GitOps rows written and status
    transitions per change, and latency from the API server accepting the change (its
    timestamp) to the transition being in the store: p50 / p95;
-4. **SIGKILL**: a second worker stands by; the watching one is SIGKILLed and 20 objects change
+4. **constant change** (``--rate`` changes a second for ``--constant-window`` seconds, each
+   sent on time whether or not the last one arrived): latency from the API server accepting
+   each change to its transition being in the store (seen by polling the store every 20 ms):
+   p50 / p95 / max, and the ownership lag the worker logs (from a change stored to the
+   ownership analysis that covers it saved); the load average before and after;
+5. **SIGKILL**: a second worker stands by; the watching one is SIGKILLed and 20 objects change
    while nobody watches: time until the second worker holds the lease, time until every change
    is stored (recovery), and changes lost.
+
+``--skip steady changes kill`` leaves phases out (the constant-change figures alone:
+``--skip steady changes kill``).
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -135,6 +144,19 @@ class Store:
             )
         return found
 
+    def transitions_since(self, since: datetime) -> list[tuple[str, str, str, str]]:
+        """(kind, namespace, name, at) of the status/sync transitions stored since."""
+        stamp = since.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        connection = sqlite3.connect(self.path, timeout=30)
+        try:
+            return connection.execute(
+                "select kind, namespace, name, at from clusters_statustransition "
+                "where at >= ? and field in ('status', 'sync')",
+                (stamp,),
+            ).fetchall()
+        finally:
+            connection.close()
+
     def rows_changed_since(self, at: datetime) -> int:
         return self.one(
             "select count(*) from clusters_gitopsobject where changed_at >= %s", self._stamp(at)
@@ -211,6 +233,84 @@ class Rig:
         self.redis.wait(timeout=10)
 
 
+def loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+DERIVE_LAG = re.compile(r"ownership analysed in ([0-9.]+) s, ([0-9.]+) s after the first change")
+
+
+def constant_change(
+    api: ApiServer, store: Store, log_path: Path, rate: float, window: float
+) -> dict[str, Any]:
+    """``rate`` changes a second for ``window`` seconds, sent on a schedule by one thread while
+    this one polls the store for their transitions."""
+    import threading
+
+    sent: list[tuple[tuple[str, str, str], float]] = []  # (kind, namespace, name), accepted_at
+    lock = threading.Lock()
+    done = threading.Event()
+    log_from = log_path.stat().st_size
+    started_wall = datetime.now(UTC)
+
+    def send() -> None:
+        began = time.monotonic()
+        for k in range(int(rate * window)):
+            due = began + k / rate
+            if due > time.monotonic():
+                time.sleep(due - time.monotonic())
+            reply = api.command(cmd="mutate", count=1, seed=5000 + k)
+            with lock:
+                sent.extend((tuple(name), reply["accepted_at"]) for name in reply["names"])
+        done.set()
+
+    load_before = loadavg()
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    latencies: dict[int, float] = {}
+    deadline = time.monotonic() + window + 120
+    while time.monotonic() < deadline:
+        with lock:
+            pending = [(i, key, at) for i, (key, at) in enumerate(sent) if i not in latencies]
+            finished = done.is_set() and not pending
+        if finished:
+            break
+        if pending:
+            seen: dict[tuple[str, str, str], list[float]] = {}
+            for kind, namespace, name, at in store.transitions_since(started_wall):
+                stamp = datetime.fromisoformat(at).replace(tzinfo=UTC).timestamp()
+                seen.setdefault((kind, namespace, name), []).append(stamp)
+            now = time.time()
+            for i, key, accepted in pending:
+                # A transition written after the change was accepted (the worker's clock is
+                # this machine's): the change is in the store.
+                if any(stamp >= accepted - 0.001 for stamp in seen.get(key, ())):
+                    latencies[i] = now - accepted
+        time.sleep(0.02)
+    sender.join(timeout=10)
+    lags = [
+        (float(took), float(lag))
+        for took, lag in DERIVE_LAG.findall(
+            log_path.read_bytes()[log_from:].decode("utf-8", "replace")
+        )
+    ]
+    values = list(latencies.values())
+    return {
+        "constant_sent": len(sent),
+        "constant_stored": len(values),
+        "constant_rate": rate,
+        "constant_window_s": window,
+        "constant_p50_s": statistics.median(values) if values else float("nan"),
+        "constant_p95_s": percentile(values, 0.95) if values else float("nan"),
+        "constant_max_s": max(values) if values else float("nan"),
+        "derive_count": len(lags),
+        "derive_took_max_s": max((t for t, _ in lags), default=float("nan")),
+        "derive_lag_p50_s": statistics.median([lag for _, lag in lags]) if lags else float("nan"),
+        "derive_lag_max_s": max((lag for _, lag in lags), default=float("nan")),
+        "constant_load": f"{load_before} → {loadavg()}",
+    }
+
+
 def gitops_lists(lists: dict[str, int]) -> int:
     return sum(n for key, n in lists.items() if key.split("/")[0].endswith(GITOPS_GROUPS_PREFIX))
 
@@ -233,7 +333,8 @@ def measure(n: int, args: argparse.Namespace, run_dir: Path, log: IO[str]) -> di
         "TIDEWATCH_CLUSTERS": str(here / "clusters.yaml"),
         "TIDEWATCH_SYNC_MODE": "watch",
         "TIDEWATCH_WATCH_LEASE_SECONDS": str(args.lease),
-        "LOG_LEVEL": "WARNING",
+        # INFO: the worker logs each ownership analysis with its lag (phase 4 reads it).
+        "LOG_LEVEL": "INFO",
         "PYTHONPATH": str(ROOT),
         "ALLOWED_HOSTS": "localhost,127.0.0.1",
     }
@@ -278,41 +379,54 @@ def measure(n: int, args: argparse.Namespace, run_dir: Path, log: IO[str]) -> di
 
         # 2. steady state (after the first roll-up rebuild settles)
         time.sleep(5)
-        cpu0, lists0 = proc_cpu_seconds(w1.pid), api.command(cmd="lists")["lists"]
-        time.sleep(args.window)
-        cpu1, lists1 = proc_cpu_seconds(w1.pid), api.command(cmd="lists")["lists"]
-        per_hour = 3600 / args.window
-        result["gitops_lists_per_hour"] = (gitops_lists(lists1) - gitops_lists(lists0)) * per_hour
-        result["all_lists_per_hour"] = (sum(lists1.values()) - sum(lists0.values())) * per_hour
-        result["gitops_kinds_listed"] = len(
-            [k for k in lists_first if k.split("/")[0].endswith(GITOPS_GROUPS_PREFIX)]
-        )
-        result["idle_cpu_s_per_min"] = (cpu1 - cpu0) * 60 / args.window
+        if "steady" not in args.skip:
+            cpu0, lists0 = proc_cpu_seconds(w1.pid), api.command(cmd="lists")["lists"]
+            time.sleep(args.window)
+            cpu1, lists1 = proc_cpu_seconds(w1.pid), api.command(cmd="lists")["lists"]
+            per_hour = 3600 / args.window
+            gitops_delta = gitops_lists(lists1) - gitops_lists(lists0)
+            result["gitops_lists_per_hour"] = gitops_delta * per_hour
+            result["all_lists_per_hour"] = (sum(lists1.values()) - sum(lists0.values())) * per_hour
+            result["gitops_kinds_listed"] = len(
+                [k for k in lists_first if k.split("/")[0].endswith(GITOPS_GROUPS_PREFIX)]
+            )
+            result["idle_cpu_s_per_min"] = (cpu1 - cpu0) * 60 / args.window
 
         # 3. changes, one at a time
-        since = datetime.now(UTC)
-        t_status, t_all = store.transitions(), store.transitions(None)
-        latencies, changed = [], 0
-        for k in range(args.changes):
-            at = datetime.now(UTC)
-            reply = api.command(cmd="mutate", count=1, seed=100 + k)
-            changed += reply["changed"]
-            names, total = reply["names"], reply["changed"]
-            if not wait_for(lambda a=at, ns=names, c=total: store.arrived(ns, a) >= c, 60, 0.01):
-                raise RuntimeError(f"change {k} never reached the store")
-            latencies.append(time.time() - reply["accepted_at"])
-        time.sleep(1)  # a late duplicate write would show here
-        result["changes"] = changed
-        result["rows_per_change"] = store.rows_changed_since(since) / changed
-        result["status_transitions_per_change"] = (store.transitions() - t_status) / changed
-        result["transitions_per_change"] = (store.transitions(None) - t_all) / changed
-        result["latency_p50_s"] = statistics.median(latencies)
-        result["latency_p95_s"] = percentile(latencies, 0.95)
-        result["latency_max_s"] = max(latencies)
-        result["latencies_s"] = [round(x, 3) for x in latencies]
-        result["peak_rss_mb"] = proc_peak_rss_mb(w1.pid)
+        if "changes" not in args.skip:
+            since = datetime.now(UTC)
+            t_status, t_all = store.transitions(), store.transitions(None)
+            latencies, changed = [], 0
+            for k in range(args.changes):
+                at = datetime.now(UTC)
+                reply = api.command(cmd="mutate", count=1, seed=100 + k)
+                changed += reply["changed"]
+                names, total = reply["names"], reply["changed"]
+                arrived = lambda a=at, ns=names, c=total: store.arrived(ns, a) >= c  # noqa: E731
+                if not wait_for(arrived, 60, 0.01):
+                    raise RuntimeError(f"change {k} never reached the store")
+                latencies.append(time.time() - reply["accepted_at"])
+            time.sleep(1)  # a late duplicate write would show here
+            result["changes"] = changed
+            result["rows_per_change"] = store.rows_changed_since(since) / changed
+            result["status_transitions_per_change"] = (store.transitions() - t_status) / changed
+            result["transitions_per_change"] = (store.transitions(None) - t_all) / changed
+            result["latency_p50_s"] = statistics.median(latencies)
+            result["latency_p95_s"] = percentile(latencies, 0.95)
+            result["latency_max_s"] = max(latencies)
+            result["latencies_s"] = [round(x, 3) for x in latencies]
 
-        # 4. SIGKILL mid-stream: w2 stands by, this script plays beat every --tick seconds
+        # 4. constant change
+        if args.rate > 0:
+            result.update(
+                constant_change(api, store, here / "w1.log", args.rate, args.constant_window)
+            )
+        result["peak_rss_mb"] = proc_peak_rss_mb(w1.pid)
+        if "kill" in args.skip:
+            print(f"N={n}: {json.dumps(result)}", file=sys.stderr)
+            return result
+
+        # 5. SIGKILL mid-stream: w2 stands by, this script plays beat every --tick seconds
         w2 = rig.worker("w2")
         at = datetime.now(UTC)
         w1.send_signal(signal.SIGKILL)
@@ -369,6 +483,28 @@ ROWS = [
             f"{r['latency_max_s'] * 1000:.0f} ms"
         ),
     ),
+    (
+        "constant change: changes sent / stored (rate × window)",
+        lambda r: (
+            f"{r['constant_sent']} / {r['constant_stored']} "
+            f"({r['constant_rate']:g}/s × {r['constant_window_s']:g} s)"
+        ),
+    ),
+    (
+        "constant change: API server → store p50 / p95 / max",
+        lambda r: (
+            f"{r['constant_p50_s'] * 1000:.0f} / {r['constant_p95_s'] * 1000:.0f} / "
+            f"{r['constant_max_s'] * 1000:.0f} ms"
+        ),
+    ),
+    (
+        "constant change: ownership analyses / longest / lag p50 / max",
+        lambda r: (
+            f"{r['derive_count']} / {r['derive_took_max_s']:.2f} s / "
+            f"{r['derive_lag_p50_s']:.2f} s / {r['derive_lag_max_s']:.2f} s"
+        ),
+    ),
+    ("constant change: load average before → after", lambda r: r["constant_load"]),
     ("SIGKILL: lease taken over after", lambda r: f"{r['takeover_s']:.1f} s"),
     ("SIGKILL: all changes stored after", lambda r: f"{r['recovery_s']:.1f} s"),
     (
@@ -381,15 +517,25 @@ ROWS = [
 ]
 
 
+def _cell(cell: Callable[[dict[str, Any]], str], result: dict[str, Any]) -> str:
+    try:
+        return cell(result)
+    except KeyError:
+        return "–"  # a phase left out (--skip)
+
+
 def table(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
     head = "| | " + " | ".join(f"N={r['n']:,}" for r in results) + " |"
     lines = [head, "|---" * (len(results) + 1) + "|"]
     for label, cell in ROWS:
-        lines.append(f"| {label} | " + " | ".join(cell(r) for r in results) + " |")
+        cells = [_cell(cell, r) for r in results]
+        if any(c != "–" for c in cells):
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
     lines.append(
         f"\nlease {args.lease} s, beat tick {args.tick} s, steady window {args.window} s, "
-        f"{args.changes} changes; {'PostgreSQL' if args.database_url else 'SQLite'}; "
-        f"{os.cpu_count()} cores, load {' '.join(f'{x:.2f}' for x in os.getloadavg())} at the end"
+        f"{args.changes} changes; constant change {args.rate:g}/s for "
+        f"{args.constant_window:g} s; {'PostgreSQL' if args.database_url else 'SQLite'}; "
+        f"{os.cpu_count()} cores; load {loadavg()}"
     )
     return "\n".join(lines)
 
@@ -403,6 +549,11 @@ def main() -> int:
     parser.add_argument("--tick", type=float, default=5)
     parser.add_argument(
         "--database-url", default="", help="PostgreSQL instead of a fresh SQLite file (flushed!)"
+    )
+    parser.add_argument("--rate", type=float, default=4, help="constant change: changes/s")
+    parser.add_argument("--constant-window", type=float, default=60)
+    parser.add_argument(
+        "--skip", nargs="*", default=[], choices=["steady", "changes", "kill"], help="phases"
     )
     args = parser.parse_args()
     run_dir = Path(tempfile.mkdtemp(prefix="tidewatch-bench-watch."))

@@ -1,15 +1,21 @@
 """watch_cluster: one cluster's list/watch/resync loop, the watch-mode twin of poll_cluster.
 
     discovery → one Informer per GitOps kind (its own thread, its own ApiClient)
-              → a bounded queue → ONE applier (the caller's thread) → store → derived data
+              → a bounded queue → ONE applier (the caller's thread) → store + roll-ups
+                                                  └→ derive thread → ownership report
 
 Informer threads only do network I/O and push what they read into the queue; the caller's
-thread drains it in order and is the only one that writes, in one short transaction per batch,
-so there is never a database write from two threads and never a transaction open across a
-network request. Namespaces, controller workloads, monitors and Events are watched too
-(clusters/collect/supporting_watch.py): the applier stores a snapshot of them after a change,
-through the poll's store functions. Discovery runs again every TIDEWATCH_DISCOVERY_SECONDS, so a
-CRD installed or removed while watching starts or stops its kind's informer.
+thread drains it in order and writes each batch, with the roll-ups of the namespaces it
+touched, in one short transaction: the store and the overview rows never disagree, and no
+transaction is open across a network request. The whole-cluster ownership analysis (seconds
+on a big cluster) runs on a derive thread with its own connection, behind the store by a few
+seconds: it reads, computes, then writes only the report and violations in one short
+transaction, and hands the namespaces whose ownership changed back to the applier, which
+alone writes roll-ups and the crash mark (``derived_dirty``). Namespaces, controller
+workloads, monitors and Events are watched too (clusters/collect/supporting_watch.py): the
+applier stores a snapshot of them after a change, through the poll's store functions.
+Discovery runs again every TIDEWATCH_DISCOVERY_SECONDS, so a CRD installed or removed while
+watching starts or stops its kind's informer.
 
 A Celery task runs this under the cluster's lease: ``stop`` is the lease's ``lost`` event and
 ``max_seconds`` bounds one task; the outcome says whether the cluster must be polled instead.
@@ -28,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from clusters.collect.discovery import discover
@@ -52,7 +58,7 @@ from clusters.collect.watch import (
     WatchUnavailable,
 )
 from clusters.kube import KubeError, Limits, build_api_client
-from clusters.models import Cluster, KindState, OwnershipReport
+from clusters.models import Cluster, KindState, Namespace, ObjectTarget, OwnershipReport
 from clusters.poll import derived_inputs, poll_limits
 from clusters.registry import spec_of
 from clusters.store.objects import (
@@ -63,7 +69,12 @@ from clusters.store.objects import (
     store_kind,
     store_namespaces,
 )
-from clusters.store.ownership import refresh_ownership
+from clusters.store.ownership import (
+    analyse_ownership,
+    namespace_entries,
+    namespace_ownership,
+    save_ownership,
+)
 from clusters.store.rollups import rebuild_rollups
 from clusters.store.supporting import store_events, store_monitors, store_workloads
 from clusters.store.version import writing
@@ -103,8 +114,12 @@ class WatchOutcome:
     lists: int = 0  # complete lists (initial, 410 relists, resyncs)
     written: int = 0  # object rows written
     deleted: int = 0
-    derives: int = 0  # ownership + roll-up rebuilds
-    derive_seconds: list[float] = field(default_factory=list)  # the time of each rebuild
+    derives: int = 0  # ownership analyses (on the derive thread)
+    derive_seconds: list[float] = field(default_factory=list)  # the time of each analysis
+    # From a change stored to the ownership report that covers it, per analysis.
+    derive_lag_seconds: list[float] = field(default_factory=list)
+    rollups_whole: int = 0  # whole-cluster roll-up rebuilds (first lists, resyncs, recovery)
+    rollups_scoped: int = 0  # roll-ups of the namespaces a batch touched
 
 
 @dataclass(frozen=True)
@@ -165,7 +180,7 @@ class WatchSettings:
     last_writer_seconds: float = 30.0  # contested resources' last writers read this often
     batch_size: int = 1000  # events per transaction, as a poll's chunk (a list page is not split)
     batch_seconds: float = 0.1  # how long a batch waits for more events that arrive together
-    derive_seconds: float = 1.0  # ownership + roll-ups at most this often
+    derive_seconds: float = 1.0  # an ownership analysis starts at most this often
     queue_size: int = 2000  # objects between the informers and the applier (bounds memory)
     # Kinds listed at once (each with one page read ahead): bounds the memory of a first sync
     # at (queue_size + 2 pages × list_slots) objects, and keeps 16 informers from taking
@@ -187,6 +202,42 @@ class WatchSettings:
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+
+@dataclass(frozen=True)
+class _Handover:
+    """An ownership analysis saved by the derive thread, for the applier."""
+
+    generation: int  # the batches committed before the analysis read the store
+    namespaces: set[str]  # whose ownership entry changed: their roll-ups show it
+
+
+def _changed_keys(events: list[WatchEvent], existing: dict[Any, tuple[int, str]]) -> set[Any]:
+    """(namespace, name) of the objects these events write or delete; an event of the stored
+    resourceVersion (a replay) writes nothing."""
+    keys = set()
+    for event in events:
+        meta = event.object.get("metadata") if isinstance(event.object, dict) else None
+        if not isinstance(meta, dict):
+            continue
+        key = (meta.get("namespace") or "", meta.get("name") or "")
+        if not isinstance(key[0], str) or not isinstance(key[1], str):
+            continue
+        row = existing.get(key)
+        if event.type != DELETED and row is not None and row[1] == meta.get("resourceVersion"):
+            continue
+        keys.add(key)
+    return keys
+
+
+def _target_namespaces(object_ids: list[int]) -> set[str]:
+    if not object_ids:
+        return set()
+    return set(
+        ObjectTarget.objects.filter(obj_id__in=object_ids)
+        .values_list("namespace", flat=True)
+        .distinct()
+    )
 
 
 def watch_cluster(
@@ -245,11 +296,31 @@ class _Watch:
         # Derived data waits for the first supporting lists too: without the controller
         # workloads, ownership would report "workloads were not collected" for a moment.
         self.supporting_stored = False
+        # The crash mark as the applier last wrote it, and whether this watch found it set.
         self.dirty = False
         self.was_dirty = False
+        # Roll-ups: the whole rebuild is due (a start, first lists, relists, a failed kind),
+        # or else the namespaces touched since they were last written (before both are stored).
+        self.rollups_whole = True
+        self.touched: set[str] = set()
+        # Batches that began writing / were committed. The derive thread notes ``committed``
+        # before it reads the store; the crash mark is cleared once the analysis that noted
+        # it is handed back and no batch began since.
+        self.begun = 0
+        self.committed = 0
+        self.uncovered_since: float | None = None  # the first commit no analysis has read yet
+        self.derive_wanted = threading.Event()
+        # Set once the whole roll-up rebuild after the first lists and supporting lists is
+        # committed: an analysis before would miss the controller workloads.
+        self.derivable = False
+        self.handover_lock = threading.Lock()  # committed, uncovered_since, handover
+        self.handover: _Handover | None = None
+        # The derive thread's own.
+        self.force_analysis = False
         self.last_inputs: tuple[object, ...] = ()
         self.last_derive = float("-inf")
         self.last_derive_took = 0.0
+        self.owners: dict[str, dict[str, Any]] | None = None  # of the last report saved
         self.last_heartbeat = float("-inf")
         self.server = ""
         self.supporting: SupportingWatch | None = None
@@ -287,15 +358,17 @@ class _Watch:
             .values_list("derived_dirty", flat=True)
             .first()
         )
-        # An earlier poll or watcher died between writing and deriving: rebuild once even if
-        # nothing changes now.
-        self.dirty = self.was_dirty
+        # An earlier poll or watcher died between writing and deriving: analyse once even if
+        # nothing changes now (the roll-ups are rebuilt whole at every start).
+        self.dirty = self.force_analysis = self.was_dirty
         self.last_inputs = derived_inputs(self.cluster)
+        self.derive_wanted.set()  # once ready: anything changed while nobody watched?
         try:
             self._start_kinds()
             self._start_thread(self._supporting, "supporting")
             self._start_thread(self._rediscover, "discovery")
             self._start_thread(self._last_writers, "last-writers")
+            self._start_thread(self._deriver, "derive")
             self._apply_until(started, max_seconds)
         finally:
             self._end()
@@ -336,14 +409,14 @@ class _Watch:
         while not self.stop.is_set() and not self.ending.is_set():
             if max_seconds is not None and time.monotonic() - started >= max_seconds:
                 self.outcome.ended = DEADLINE
-                self._derive(force=True)
+                self._take_handover()  # an analysis already done may still clear the mark
                 return
             batch = self._next_batch()
             if batch:
                 self._apply(batch)
             if self.ending.is_set():
                 return  # fell back: the cluster is polled from now on
-            self._derive()
+            self._take_handover()
             self._heartbeat()
             if self.on_batch is not None:
                 self.on_batch()
@@ -367,11 +440,14 @@ class _Watch:
 
     def _apply(self, batch: list[_Item]) -> None:
         now = timezone.now()
-        if not self.dirty and any(item.what not in (_BOOKMARK, _RESUMED) for item in batch):
-            # Committed on its own before anything is written: a watcher killed before its
-            # next rebuild leaves the mark, and the next one (or a poll) rebuilds.
-            Cluster.objects.filter(pk=self.cluster.pk).update(derived_dirty=True)
-            self.dirty = True
+        writes = any(item.what not in (_BOOKMARK, _RESUMED) for item in batch)
+        if writes:
+            if not self.dirty:
+                # Committed on its own before anything is written: a watcher killed before
+                # the next analysis leaves the mark, and the next one (or a poll) rebuilds.
+                Cluster.objects.filter(pk=self.cluster.pk).update(derived_dirty=True)
+                self.dirty = True
+            self.begun += 1
         with transaction.atomic():
             run: list[WatchEvent] = []
             for index, item in enumerate(batch):
@@ -395,9 +471,45 @@ class _Watch:
             for key, version in self.positions.items():
                 self.kinds[key].save_position(version)
             self.positions.clear()
+            if writes:
+                self._update_rollups()
+        if writes:
+            with self.handover_lock:
+                self.committed = self.begun
+                if self.uncovered_since is None:
+                    self.uncovered_since = time.monotonic()
+            self.derivable = self.derivable or not self.rollups_whole
+            self.derive_wanted.set()
+
+    def _update_rollups(self) -> None:
+        """The overview rows of what this batch touched, in its transaction (the whole
+        rebuild when due), once the first lists and supporting lists are stored."""
+        if not self.initial_done.is_set() or not self.supporting_stored:
+            return
+        if self.rollups_whole:
+            rebuild_rollups(self.cluster)
+            self.outcome.rollups_whole += 1
+        elif self.touched:
+            rebuild_rollups(self.cluster, self.touched)
+            self.outcome.rollups_scoped += 1
+        self.rollups_whole = False
+        self.touched = set()
 
     def _events(self, key: str, events: list[WatchEvent], now: Any) -> None:
-        counts = self.kinds[key].apply(events, now)
+        kind = self.kinds[key]
+        if any(e.type == LISTED for e in events):
+            self.rollups_whole = True  # a list: most namespaces change, if any
+        scoped = not self.rollups_whole
+        if scoped:
+            changed = _changed_keys(events, kind.existing)
+            # The namespaces each object lives in and deploys into, before and after.
+            self.touched.update(namespace for namespace, _ in changed)
+            before = [kind.existing[k][0] for k in changed if k in kind.existing]
+            self.touched.update(_target_namespaces(before))
+        counts = kind.apply(events, now)
+        if scoped:
+            after = [kind.existing[k][0] for k in changed if k in kind.existing]
+            self.touched.update(_target_namespaces(after))
         self.outcome.written += counts.written
         self.outcome.deleted += counts.deleted
         watched = [e for e in events if e.type != LISTED]
@@ -418,6 +530,7 @@ class _Watch:
                 synced.keys, synced.resource_version, now
             )
             self.outcome.lists += 1
+            self.rollups_whole = True
             self.positions.pop(item.kind, None)
             self.failed.pop(item.kind, None)
             with self.event_kinds_lock:
@@ -436,6 +549,7 @@ class _Watch:
             log.warning("cluster %s: %s: %s", self.cluster.name, spec.key, error.message)
             mark_kind_failed(self.cluster, KindResult(spec, ERROR, error=error), now)
             self.failed[item.kind] = error
+            self.rollups_whole = True  # every namespace with its objects says it is stale
             self._listed(item.kind)
         elif item.what == _UNAVAILABLE:
             self._fall_back(item.kind, item.payload)
@@ -471,7 +585,15 @@ class _Watch:
         # Each snapshot holds every supporting list, but a change is usually in one of them
         # (an Event): only the lists that changed since the last snapshot are stored again.
         if self._changed("namespaces", snapshot.namespaces):
+            before = set(
+                Namespace.objects.filter(cluster=self.cluster).values_list("name", flat=True)
+            )
             store_namespaces(self.cluster, snapshot.namespaces, now)
+            if not self.rollups_whole:  # a namespace created or deleted: its row says so
+                after = Namespace.objects.filter(cluster=self.cluster).values_list(
+                    "name", flat=True
+                )
+                self.touched.update(before.symmetric_difference(after))
         for result in snapshot.workloads:
             if self._changed(result.spec.key, result):
                 store_workloads(self.cluster, [result], now)
@@ -537,6 +659,7 @@ class _Watch:
             if after is None:
                 log.info("cluster %s: %s is no longer served", self.cluster.name, key)
                 store_kind(self.cluster, KindResult(spec, NOT_INSTALLED), now)
+                self.rollups_whole = True  # its objects left their namespaces' rows
             else:
                 log.info("cluster %s: %s is served now: watching it", self.cluster.name, key)
                 self._add_kind(spec, after)
@@ -571,32 +694,98 @@ class _Watch:
         with self.event_kinds_lock:
             self.event_kinds.discard(spec.kind)
 
-    def _derive(self, force: bool = False) -> None:
-        """Ownership and roll-ups from the store, at most every derive_seconds, and only when
-        their inputs changed (or an earlier watcher or poll died before deriving)."""
-        if not self.dirty or not self.initial_done.is_set() or not self.supporting_stored:
+    def _take_handover(self) -> None:
+        """An analysis the derive thread saved: the roll-ups of the namespaces whose ownership
+        changed, then the crash mark cleared if no batch began after that analysis read."""
+        with self.handover_lock:
+            handed, self.handover = self.handover, None
+        if handed is None:
             return
-        # A rebuild blocks the applier (1.6-2 s at 5,000 objects, idle): wait at least twice as
-        # long as the last one took, so events keep most of the applier's time.
-        pause = max(self.knobs.derive_seconds, 2 * self.last_derive_took)
-        if not force and time.monotonic() - self.last_derive < pause:
-            return
+        if handed.namespaces:
+            rebuild_rollups(self.cluster, handed.namespaces)
+            self.outcome.rollups_scoped += 1
+        if (
+            self.dirty
+            and handed.generation == self.begun
+            and not self.rollups_whole
+            and not self.touched
+        ):
+            Cluster.objects.filter(pk=self.cluster.pk).update(derived_dirty=False)
+            self.dirty = self.was_dirty = False
+
+    # --- the derive thread: ownership, off the applier's path ------------------------------------
+
+    def _deriver(self) -> None:
+        """Analyse ownership after batches were written: at most every derive_seconds (and
+        at most a third of the time: the pause is at least twice the last analysis), only
+        when derived_inputs changed, not before every kind's first list and the first
+        supporting lists are stored (ownership would say "workloads were not collected")."""
+        try:
+            while not self.ending.is_set():
+                if not self.derive_wanted.wait(0.2):
+                    continue
+                if not self.derivable:
+                    self.ending.wait(0.1)
+                    continue
+                # An analysis holds the GIL the applier needs (a batch takes ~3× as long
+                # meanwhile): at most a third of the time, so most batches run at full speed.
+                pause = max(self.knobs.derive_seconds, 2 * self.last_derive_took)
+                left = self.last_derive + pause - time.monotonic()
+                if left > 0 and self.ending.wait(left):
+                    return
+                self.derive_wanted.clear()
+                try:
+                    self._derive_once()
+                except Exception:  # the next batch asks again; the mark stays until then
+                    log.exception("cluster %s: ownership analysis failed", self.cluster.name)
+                self.last_derive = time.monotonic()
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    def _derive_once(self) -> None:
+        with self.handover_lock:
+            generation, since = self.committed, self.uncovered_since
+            self.uncovered_since = None
+        namespaces: set[str] = set()
         inputs = derived_inputs(self.cluster)
         if (
-            self.was_dirty
+            self.force_analysis
             or inputs != self.last_inputs
             or not OwnershipReport.objects.filter(cluster=self.cluster).exists()
         ):
             began = time.perf_counter()
-            refresh_ownership(self.cluster)
-            rebuild_rollups(self.cluster)
-            self.outcome.derives += 1
+            if self.owners is None:
+                self.owners = namespace_ownership(self.cluster)
+            analysis = analyse_ownership(self.cluster)
+            if self.ending.is_set() or self.stop.is_set():
+                return  # shutting down, or the lease is lost: write nothing more
+            save_ownership(self.cluster, analysis)
+            owners = namespace_entries(analysis.data["namespaces"])
+            namespaces = {
+                name
+                for name in owners.keys() | self.owners.keys()
+                if owners.get(name) != self.owners.get(name)
+            }
+            self.owners = owners
+            self.force_analysis = False
             self.last_derive_took = time.perf_counter() - began
+            self.outcome.derives += 1
             self.outcome.derive_seconds.append(self.last_derive_took)
-        Cluster.objects.filter(pk=self.cluster.pk).update(derived_dirty=False)
-        self.dirty = self.was_dirty = False
+            if since is not None:
+                lag = time.monotonic() - since
+                self.outcome.derive_lag_seconds.append(lag)
+                log.info(
+                    "cluster %s: ownership analysed in %.2f s, %.2f s after the first change "
+                    "it covers",
+                    self.cluster.name,
+                    self.last_derive_took,
+                    lag,
+                )
         self.last_inputs = inputs
-        self.last_derive = time.monotonic()
+        with self.handover_lock:
+            if self.handover is not None:  # not taken yet: both are due
+                namespaces |= self.handover.namespaces
+            self.handover = _Handover(generation, namespaces)
 
     def _heartbeat(self) -> None:
         """While watching, the cluster is as current as its last event: say so, with the kinds

@@ -95,9 +95,14 @@ def database_config(url: str, base_dir: Path) -> dict:
         # synchronous=NORMAL syncs at checkpoints instead of every commit: a crash of the
         # process loses nothing, a power cut may lose the last commits (never corrupts), which
         # the next poll writes again — the store is a cache of the clusters.
+        # BEGIN IMMEDIATE: a transaction takes the write lock when it starts, waiting up to
+        # ``timeout`` for it. A deferred one that read first fails at once with "database is
+        # locked" when another connection wrote meanwhile (a watcher's applier and its derive
+        # thread write side by side), whatever the timeout.
         config["OPTIONS"] = {
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
         }
         config["CONN_MAX_AGE"] = 0
     return config

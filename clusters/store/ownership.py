@@ -1,13 +1,17 @@
 """Run the ownership analysis (clusters.ownership, pure) over what the store holds for a
 cluster, and persist the report, the violations and the ADR scorecard.
 
-Runs once per poll, after the store is written, so pages only read the result.
+Runs once per poll, after the store is written, so pages only read the result. A watcher
+runs it on a thread of its own (clusters/sync.py): ``analyse_ownership`` only reads, and
+``save_ownership`` writes what it computed in one short transaction, so the watcher's applier
+(another connection) waits for that write only, never for the analysis.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -45,7 +49,22 @@ def cluster_boundaries(cluster: Cluster) -> tuple[own.Boundaries, str]:
         return own.default_boundaries(), f"{exc}; using the ADR-003 default boundaries"
 
 
+@dataclass(frozen=True)
+class Analysis:
+    """What save_ownership writes: computed from the store, not yet written."""
+
+    data: dict[str, Any]  # _persisted(report)
+    scorecard: dict[str, Any]
+    boundaries_error: str
+
+
 def refresh_ownership(cluster: Cluster) -> OwnershipReport:
+    """Analyse what the store holds for ``cluster`` and save the result."""
+    return save_ownership(cluster, analyse_ownership(cluster))
+
+
+def analyse_ownership(cluster: Cluster) -> Analysis:
+    """The analysis of what the store holds now: reads only (seconds on a big cluster)."""
     boundaries, error = cluster_boundaries(cluster)
     objects, keys = _objects(cluster)
     workloads = _workloads(cluster)
@@ -64,7 +83,7 @@ def refresh_ownership(cluster: Cluster) -> OwnershipReport:
         _monitors(cluster),
         monitoring_installed=_monitoring_installed(cluster),
     )
-    return _save(cluster, report, scorecard, error)
+    return Analysis(_persisted(report), scorecard.to_dict(), error)
 
 
 def _objects(cluster: Cluster) -> tuple[list[own.GitOpsObject], dict[int, str]]:
@@ -208,21 +227,20 @@ def _persisted(report: own.OwnershipReport) -> dict[str, Any]:
 
 
 @transaction.atomic
-def _save(
-    cluster: Cluster, report: own.OwnershipReport, scorecard: own.Scorecard, error: str
-) -> OwnershipReport:
+def save_ownership(cluster: Cluster, analysis: Analysis) -> OwnershipReport:
+    """Write an analysis: the report, and the violations that appeared, changed or went."""
     now = timezone.now()
-    data = _persisted(report)
+    data = analysis.data
     stored, _ = OwnershipReport.objects.update_or_create(
         cluster=cluster,
         defaults={
             "computed_at": now,
             "boundaries": data["boundaries"],
-            "boundaries_error": error,
+            "boundaries_error": analysis.boundaries_error,
             "namespaces": data["namespaces"],
             "resources": data["resources"],
             "chains": data["chains"],
-            "scorecard": scorecard.to_dict(),
+            "scorecard": analysis.scorecard,
         },
     )
     existing = {v.vid: v for v in Violation.objects.filter(cluster=cluster)}
@@ -259,8 +277,13 @@ def namespace_ownership(cluster: Cluster) -> dict[str, dict[str, Any]]:
     """namespace → {declared_owner, summary, codes, violations} from the stored report (for
     roll-ups; violations are {code, severity, explanation}, worst first)."""
     report = OwnershipReport.objects.filter(cluster=cluster).values_list("namespaces", flat=True)
+    return namespace_entries(report.first() or [])
+
+
+def namespace_entries(namespaces: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """namespace_ownership of a report's ``namespaces`` (stored, or Analysis.data's)."""
     result: dict[str, dict[str, Any]] = defaultdict(dict)
-    for item in report.first() or []:
+    for item in namespaces:
         result[item["namespace"]] = {
             "declared_owner": item.get("declared_owner") or "",
             "summary": item.get("summary") or "",
