@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import islice
 from typing import Any
 
 import orjson
@@ -382,8 +381,16 @@ def _write_chunk(
     existing: dict[tuple[str, str], tuple[int, str]],
     now: datetime,
 ) -> tuple[int, int]:
-    items = dict(chunk)  # one version per object (the last), in the order first listed
-    ids = [existing[key][0] for key in items if key in existing]
+    fresh: dict[tuple[str, str], ObjectRecord] = {}
+    raws: dict[tuple[str, str], dict[str, Any]] = {}
+    for key, item in chunk:
+        record = normalize(item)
+        # Identity comes from the list we asked for, whatever the object claims.
+        record.tool, record.group, record.kind = spec.tool, spec.group, spec.kind
+        fresh[key] = record
+        raws[key] = strip_managed_fields(item)
+
+    ids = [existing[key][0] for key in fresh if key in existing]
     before = (
         {
             row["id"]: row
@@ -395,36 +402,23 @@ def _write_chunk(
         else {}
     )
     at = _db_datetime(now)
-    fresh: dict[tuple[str, str], ObjectRecord] = {}
-    new_rows: list[GitOpsObject] = []
-    changed_rows: list[GitOpsObject] = []
-
-    def new_objects() -> Iterator[GitOpsObject]:
-        """Normalise each object as the insert asks for the next row: on PostgreSQL the server
-        parses and compresses row k (most of its share of a first sync) while this process
-        normalises row k + 1, on the other core, instead of one waiting for the other."""
-        for key, item in items.items():
-            record = normalize(item)
-            # Identity comes from the list we asked for, whatever the object claims.
-            record.tool, record.group, record.kind = spec.tool, spec.group, spec.kind
-            fresh[key] = record
-            obj = _row_from_record(cluster, record, strip_managed_fields(item), now)
-            if key in existing:
-                obj.id = existing[key][0]
-                changed_rows.append(obj)
-            else:
-                new_rows.append(obj)
-                yield obj
-
     with transaction.atomic():
         _cache_commit()
+        transitions: list[tuple[Any, ...]] = []
+        new_rows: list[GitOpsObject] = []
+        changed_rows: list[GitOpsObject] = []
+        for key, record in fresh.items():
+            obj = _row_from_record(cluster, record, raws[key], now)
+            if key not in existing:
+                new_rows.append(obj)
+            else:
+                obj.id = existing[key][0]
+                changed_rows.append(obj)
+                if obj.id in before:
+                    transitions.extend(_transitions(cluster, obj, before[obj.id], at))
         # New objects and their child rows (ten or more per object) as plain values: the ORM's
         # per-field preparation of model instances was most of a first sync's time.
-        _insert_objects(new_objects(), len(items) - len(ids))
-        transitions: list[tuple[Any, ...]] = []
-        for obj in changed_rows:
-            if obj.id in before:
-                transitions.extend(_transitions(cluster, obj, before[obj.id], at))
+        _insert_objects(new_rows)
         for obj in new_rows:
             transitions.extend(_appearance(cluster, obj, at))
         GitOpsObject.objects.bulk_update(changed_rows, _RECORD_FIELDS, batch_size=BATCH)
@@ -493,15 +487,13 @@ def _write_chunk(
 _OBJECT_FIELDS = ("cluster", "group", "kind", "namespace", "name", *_RECORD_FIELDS, "first_seen_at")
 
 
-def _insert_objects(rows: Iterable[GitOpsObject], count: int) -> None:
-    """INSERT the ``count`` new objects ``rows`` yields (multi-row statements with RETURNING;
-    on PostgreSQL a COPY); sets each row's ``id``. ``rows`` is always consumed to its end.
+def _insert_objects(rows: list[GitOpsObject]) -> None:
+    """INSERT new objects (multi-row statements with RETURNING; on PostgreSQL a COPY); sets
+    each row's ``id``.
 
     What ``bulk_create`` writes, with JSON serialised by orjson (the standard library's
     encoder was a tenth of a first sync)."""
-    if not count:
-        for _ in rows:  # whatever the rows' producer does besides yielding rows
-            pass
+    if not rows:
         return
     ops = connection.ops
     meta = GitOpsObject._meta
@@ -523,9 +515,10 @@ def _insert_objects(rows: Iterable[GitOpsObject], count: int) -> None:
     table = ops.quote_name(meta.db_table)
     returning = ", ".join(ops.quote_name(c) for c in ("id", "namespace", "name"))
     inserted = timezone.now()
+    for obj in rows:  # what auto_now_add / auto_now set on an insert
+        obj.first_seen_at = obj.changed_at = inserted
 
     def values(obj: GitOpsObject) -> list[Any]:
-        obj.first_seen_at = obj.changed_at = inserted  # what auto_now(_add) set on an insert
         return [
             value if prep is None else prep(value)
             for value, prep in zip(
@@ -534,24 +527,20 @@ def _insert_objects(rows: Iterable[GitOpsObject], count: int) -> None:
         ]
 
     if connection.vendor == "postgresql":
-        # Ids from the table's own sequence, then one COPY fed as the rows are produced.
+        # Ids from the table's own sequence, then one COPY: no statement per few rows.
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                [meta.db_table, count],
+                [meta.db_table, len(rows)],
             )
-            pks = [pk for (pk,) in cursor.fetchall()]
-
-        def with_ids() -> Iterator[list[Any]]:
-            for obj, pk in zip(rows, pks, strict=True):
+            for obj, (pk,) in zip(rows, cursor.fetchall(), strict=True):
                 obj.id = pk
-                yield [pk, *values(obj)]
-
-        _copy(meta.db_table, f"{ops.quote_name('id')}, {columns}", with_ids())
+        with_id = f"{ops.quote_name('id')}, {columns}"
+        _copy(meta.db_table, with_id, ([obj.id, *values(obj)] for obj in rows))
         return
     with connection.cursor() as cursor:
-        source = iter(rows)
-        while batch := list(islice(source, per_statement)):
+        for start in range(0, len(rows), per_statement):
+            batch = rows[start : start + per_statement]
             params = [value for obj in batch for value in values(obj)]
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) VALUES "
