@@ -403,6 +403,7 @@ def _write_chunk(
     )
     at = _db_datetime(now)
     with transaction.atomic():
+        _cache_commit()
         transitions: list[tuple[Any, ...]] = []
         new_rows: list[GitOpsObject] = []
         changed_rows: list[GitOpsObject] = []
@@ -620,6 +621,19 @@ def _copy(table: str, columns: str, rows: Iterable[Sequence[Any]]) -> None:
             copy.write_row(row)
 
 
+def _cache_commit() -> None:
+    """PostgreSQL: this transaction's commit does not wait for its WAL to reach the disk.
+
+    The store is a cache of the cluster that the next list or resync rewrites: a server crash
+    can lose the last few hundred milliseconds of commits (never corrupt or half-apply one),
+    and the lost objects are written again by the next sync. It is the PostgreSQL twin of
+    SQLite's ``synchronous=NORMAL`` (dashboard/env.py). Statements inside a caller's
+    transaction (the watch applier's) make that whole transaction asynchronous alike."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit = off")
+
+
 def _db_datetime(value: datetime) -> Any:
     """``value`` as the database takes it in a raw statement (what the ORM would send)."""
     return connection.ops.adapt_datetimefield_value(value)
@@ -645,6 +659,7 @@ def _delete_gone(
     cluster: Cluster, spec: KindSpec, gone: list[tuple[tuple[str, str], int]], now: datetime
 ) -> None:
     with transaction.atomic():
+        _cache_commit()
         StatusTransition.objects.bulk_create(
             (
                 StatusTransition(

@@ -11,10 +11,12 @@ from clusters.demo.scenario import build_platform
 from clusters.demo.server import DemoCluster
 from clusters.models import (
     Cluster,
+    Dependency,
     GitOpsObject,
     KindState,
     ManagedResource,
     Namespace,
+    ObjectTarget,
     PollRun,
     StatusTransition,
 )
@@ -145,6 +147,19 @@ def test_an_object_gone_from_the_cluster_is_removed_with_a_transition(demo, demo
     assert not GitOpsObject.objects.filter(kind="Application", name="ai-services").exists()
     gone = StatusTransition.objects.get(name="ai-services", field="presence", to_value="Deleted")
     assert gone.obj is None and gone.kind == "Application"
+
+
+def test_deleting_a_cluster_deletes_every_row_stored_for_it(demo_cluster):
+    # Claims, targets and dependency edges carry no database constraint on their cluster
+    # (their object's covers it): the ORM's cascade must still remove them with the cluster.
+    poll_cluster(demo_cluster)
+    child_models = (ManagedResource, ObjectTarget, Dependency)
+    assert all(m.objects.filter(cluster=demo_cluster).exists() for m in child_models)
+
+    demo_cluster.delete()
+
+    assert not GitOpsObject.objects.exists()
+    assert [m.objects.count() for m in child_models] == [0, 0, 0]
 
 
 def test_a_failed_kind_keeps_its_objects_stale_and_recovers(demo, demo_cluster):
