@@ -77,7 +77,7 @@ from clusters.store.ownership import (
 )
 from clusters.store.rollups import rebuild_rollups
 from clusters.store.supporting import store_events, store_monitors, store_workloads
-from clusters.store.version import writing
+from clusters.store.version import bump, writing
 
 log = logging.getLogger(__name__)
 
@@ -326,6 +326,7 @@ class _Watch:
         self.supporting: SupportingWatch | None = None
         self.support_note = ""  # what the card says about supporting lists re-listed
         self.support_prints: dict[str, tuple[object, ...]] = {}  # what was stored last, per list
+        self.writers_read: dict[str, dict[str, object]] = {}  # last writers, as read last
         self.kind_stops: dict[str, threading.Event] = {}  # set: that kind's informer ends
 
     # --- the caller's thread: set up, apply, derive ----------------------------------------------
@@ -558,8 +559,14 @@ class _Watch:
         elif item.what == _DISCOVERED:
             self._discovered(*item.payload, now)
         elif item.what == _LAST_WRITERS and item.payload:
-            with writing():  # object pages show the last writer
+            # Object pages show the last writer: the version moves when one changed, not with
+            # every re-read of the same answer (its checked_at is stored, no page shows it).
+            changed = any(self.writers_read.get(k) != v for k, v in item.payload.items())
+            self.writers_read.update(item.payload)
+            with transaction.atomic():
                 store_last_writers(self.cluster, item.payload, now)
+                if changed:
+                    bump()
 
     def _listed(self, key: str) -> None:
         self.waiting_first_list.discard(key)
@@ -804,13 +811,18 @@ class _Watch:
             Cluster.objects.filter(pk=self.cluster.pk).update(last_poll_finished_at=finished)
             return
         errors = sorted(f"{key}: {error.reason}" for key, error in self.failed.items())
-        with writing():  # the card's live/partial state
-            Cluster.objects.filter(pk=self.cluster.pk).update(
-                last_poll_finished_at=finished,
-                last_success_at=finished,
-                last_error="; ".join(errors)[:2000],
-                last_error_reason="PartialFailure" if errors else "",
-            )
+        shown = {
+            "last_error": "; ".join(errors)[:2000],
+            "last_error_reason": "PartialFailure" if errors else "",
+        }
+        mine = Cluster.objects.filter(pk=self.cluster.pk)
+        with transaction.atomic():
+            # The times alone are no page change (relative times redraw with the minute term
+            # of dashboard/changes.py): the version moves only when the card's state does,
+            # else every heartbeat would make each open page compute its fingerprint.
+            mine.update(last_poll_finished_at=finished, last_success_at=finished)
+            if mine.exclude(**shown).update(**shown):
+                bump()
 
     def _failed(self, reason: str, message: str) -> WatchOutcome:
         log.error("cluster %s: watch cannot start: %s: %s", self.cluster.name, reason, message)

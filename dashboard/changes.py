@@ -18,8 +18,10 @@ swapped part: no inline script).
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -87,11 +89,7 @@ def _scope_at(request: HttpRequest, head: str, fingerprint: Callable[[], object]
     if not _since(request):  # a page being opened, not polled: nothing to share
         return digest(fingerprint())
     key = "tidewatch:scope:" + digest((request.path, _query(request), head))
-    scope = cache.get(key)
-    if scope is None:
-        scope = digest(fingerprint())
-        cache.set(key, scope, RENDER_CACHE_SECONDS)
-    return scope
+    return FLIGHTS.shared(key, lambda: digest(fingerprint()))
 
 
 def _query(request: HttpRequest) -> list[tuple[str, list[str]]]:
@@ -109,13 +107,71 @@ def rendered(request: HttpRequest, token: str, render: Callable[[], HttpResponse
     if not getattr(request, "htmx", False):
         return render()
     key = "tidewatch:part:" + digest((request.path, _query(request), token))
-    hit = cache.get(key)
-    if hit is not None:
-        return HttpResponse(hit)
-    response = render()
-    if response.status_code == 200 and len(response.content) <= RENDER_CACHE_MAX_BYTES:
-        cache.set(key, response.content, RENDER_CACHE_SECONDS)
-    return response
+    made: list[HttpResponse] = []
+
+    def content() -> bytes | None:
+        made.append(render())
+        response = made[0]
+        if response.status_code == 200 and len(response.content) <= RENDER_CACHE_MAX_BYTES:
+            return response.content
+        return None  # not shared: each tab renders its own (an error page, a huge part)
+
+    hit = FLIGHTS.shared(key, content)
+    if made:
+        return made[0]
+    return HttpResponse(hit) if hit is not None else render()
+
+
+@dataclass
+class Flights:
+    """One computation per cache key at a time in this process: when 50 tabs of a page poll
+    in the same second after a change, the first computes (fingerprint or render) and the
+    others wait for its result instead of all computing it at once. Without this, every tab
+    that polled before the first render was cached rendered again, one after the other on the
+    GIL, and the last tab saw the change seconds late. Keys are striped over a fixed set of
+    locks (a collision only serializes two computations that would share the GIL anyway)."""
+
+    stripes: int = 64
+    locks: list[threading.Lock] = field(default_factory=list)
+    waiters: dict[str, int] = field(default_factory=dict)
+    guard: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.locks = [threading.Lock() for _ in range(self.stripes)]
+
+    def shared(self, key: str, compute: Callable[[], Any]) -> Any:
+        """The cached value of ``key``, else ``compute()``'s, cached when not None."""
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+        lock = self.locks[hash(key) % self.stripes]
+        with self.guard:
+            self.waiters[key] = self.waiters.get(key, 0) + 1
+        with lock:
+            with self.guard:
+                self._leave(key)
+            hit = cache.get(key)  # computed while this one waited
+            if hit is not None:
+                return hit
+            value = compute()
+            if value is not None:
+                cache.set(key, value, RENDER_CACHE_SECONDS)
+            return value
+
+    def _leave(self, key: str) -> None:
+        left = self.waiters.get(key, 1) - 1
+        if left:
+            self.waiters[key] = left
+        else:
+            self.waiters.pop(key, None)
+
+    def waiting(self) -> int:
+        """How many requests wait for another's computation now (tests and debugging)."""
+        with self.guard:
+            return sum(self.waiters.values())
+
+
+FLIGHTS = Flights()
 
 
 def _head(request: HttpRequest) -> str:
