@@ -90,6 +90,13 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
+def _unix(at: Any) -> float:
+    """A stored time as a Unix time: SQLite keeps UTC text, PostgreSQL a timestamptz."""
+    if isinstance(at, datetime):
+        return at.timestamp()
+    return datetime.fromisoformat(at).replace(tzinfo=UTC).timestamp()
+
+
 class Store:
     """Read-only looks at the store the workers write: the SQLite file, or PostgreSQL."""
 
@@ -144,18 +151,20 @@ class Store:
             )
         return found
 
-    def transitions_since(self, since: datetime) -> list[tuple[str, str, str, str]]:
-        """(kind, namespace, name, at) of the status/sync transitions stored since."""
-        stamp = since.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-        connection = sqlite3.connect(self.path, timeout=30)
+    def transitions_since(self, since: datetime) -> list[tuple[str, str, str, float]]:
+        """(kind, namespace, name, at as a Unix time) of the status/sync transitions since."""
+        sql = (
+            "select kind, namespace, name, at from clusters_statustransition "
+            "where at >= %s and field in ('status', 'sync')"
+        )
+        if not self.postgres:
+            sql = sql.replace("%s", "?")
+        connection = self._connect()
         try:
-            return connection.execute(
-                "select kind, namespace, name, at from clusters_statustransition "
-                "where at >= ? and field in ('status', 'sync')",
-                (stamp,),
-            ).fetchall()
+            rows = connection.execute(sql, (self._stamp(since),)).fetchall()
         finally:
             connection.close()
+        return [(kind, namespace, name, _unix(at)) for kind, namespace, name, at in rows]
 
     def rows_changed_since(self, at: datetime) -> int:
         return self.one(
@@ -277,8 +286,7 @@ def constant_change(
             break
         if pending:
             seen: dict[tuple[str, str, str], list[float]] = {}
-            for kind, namespace, name, at in store.transitions_since(started_wall):
-                stamp = datetime.fromisoformat(at).replace(tzinfo=UTC).timestamp()
+            for kind, namespace, name, stamp in store.transitions_since(started_wall):
                 seen.setdefault((kind, namespace, name), []).append(stamp)
             now = time.time()
             for i, key, accepted in pending:
