@@ -903,6 +903,7 @@ class _Watch:
                     page_size=settings.TIDEWATCH_LIST_PAGE_SIZE,
                     max_pages=settings.TIDEWATCH_MAX_LIST_PAGES,
                     timeouts=self._limits(),
+                    cache_list_bytes=settings.TIDEWATCH_WATCH_CACHE_LIST_BYTES,
                     clock=self.clock,
                 )
                 with self.informers_lock:
