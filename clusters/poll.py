@@ -24,6 +24,7 @@ from clusters.collect.lastwriter import check_last_writers
 from clusters.collect.snapshot import NOT_INSTALLED, OK, KindResult, Snapshot, collect_cluster
 from clusters.kube import KubeError, Limits, build_api_client
 from clusters.logcontext import bind_poll, poll_logging
+from clusters.memory import release_free_memory
 from clusters.models import (
     Cluster,
     GitOpsObject,
@@ -111,6 +112,7 @@ def _poll(cluster: Cluster, run: PollRun, clock: float) -> PollRun:
         run.objects_written += counts.written
         run.objects_deleted += counts.deleted
         result.count, result.items, result.pages = counts.listed, [], None
+        release_free_memory()  # the kind's pages are gone: the next stage starts from less
 
     limits = poll_limits(clock)
     with _gc_paused():

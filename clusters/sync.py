@@ -58,6 +58,7 @@ from clusters.collect.watch import (
     WatchUnavailable,
 )
 from clusters.kube import KubeError, Limits, build_api_client
+from clusters.memory import release_free_memory
 from clusters.models import Cluster, KindState, Namespace, ObjectTarget, OwnershipReport
 from clusters.poll import derived_inputs, poll_limits
 from clusters.registry import spec_of
@@ -766,6 +767,7 @@ class _Watch:
             analysis = analyse_ownership(self.cluster)
             if self.ending.is_set() or self.stop.is_set():
                 return  # shutting down, or the lease is lost: write nothing more
+            release_free_memory()  # the analysis's scaffolding is freed: the write starts lower
             save_ownership(self.cluster, analysis)
             owners = namespace_entries(analysis.data["namespaces"])
             namespaces = {
@@ -903,6 +905,7 @@ class _Watch:
                     page_size=settings.TIDEWATCH_LIST_PAGE_SIZE,
                     max_pages=settings.TIDEWATCH_MAX_LIST_PAGES,
                     timeouts=self._limits(),
+                    cache_list_bytes=settings.TIDEWATCH_WATCH_CACHE_LIST_BYTES,
                     clock=self.clock,
                 )
                 with self.informers_lock:

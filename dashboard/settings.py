@@ -167,6 +167,11 @@ TIDEWATCH_SUPPORT_SECONDS = env_int("TIDEWATCH_SUPPORT_SECONDS", 60, minimum=1)
 TIDEWATCH_DISCOVERY_SECONDS = env_int("TIDEWATCH_DISCOVERY_SECONDS", 60, minimum=1)
 # Kinds a watcher lists at once (each one page read ahead): bounds a first sync's memory.
 TIDEWATCH_WATCH_LIST_SLOTS = env_int("TIDEWATCH_WATCH_LIST_SLOTS", 2, minimum=1)
+# A first list from the watch cache (resourceVersion=0) is the whole kind in one answer, whatever
+# the limit: past this many bytes it is abandoned unparsed and the kind is listed page by page.
+TIDEWATCH_WATCH_CACHE_LIST_BYTES = env_int(
+    "TIDEWATCH_WATCH_CACHE_LIST_BYTES", 4 * 1024 * 1024, minimum=1024
+)
 TIDEWATCH_CONNECT_TIMEOUT = env_int("TIDEWATCH_CONNECT_TIMEOUT", 5, minimum=1)
 TIDEWATCH_READ_TIMEOUT = env_int("TIDEWATCH_READ_TIMEOUT", 30, minimum=1)
 # /api/v1 lists (dashboard/pagination.py): ?page_size= defaults to this, and is capped at the max.

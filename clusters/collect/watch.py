@@ -15,6 +15,7 @@ See docs/watch.md for what each answer from the server does.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import math
 import ssl
@@ -275,6 +276,7 @@ class Informer:
         clock: Callable[[], float] = time.monotonic,
         namespace: str = "",
         params: Sequence[tuple[str, Any]] = (),
+        cache_list_bytes: int | None = None,
     ) -> None:
         self.api = api
         self.kind = kind
@@ -298,6 +300,9 @@ class Informer:
         self.backoff_seconds = backoff_seconds
         self.read_margin = read_margin
         self.timeouts = timeouts
+        # The most a resourceVersion=0 answer (the whole kind, ``limit`` ignored) may be before
+        # the list is made paged instead: parsed at once, JSON grows ~6x into Python objects.
+        self.cache_list_bytes = cache_list_bytes
         self.clock = clock
         self.state = WatchState(kind.spec.key, resource_version=resume_from)
         # When the resync clock started: the last list's end, or the start of a resumed watch.
@@ -446,7 +451,7 @@ class Informer:
             query = list_query(
                 page_size=self.page_size, token=token, resource_version=version, params=self.params
             )
-            page = get_json(self.api, self.path, query, self.timeouts)
+            page = self._get_page(query, unpaged=version == "0" and not token)
             items = page.get("items") or []
             if not isinstance(items, list):
                 raise KubeError("InvalidResponse", f"{self.path}: items is not a list")
@@ -465,6 +470,23 @@ class Informer:
             "TooManyPages",
             f"{self.path}: the list did not end after {self.max_pages} pages of {self.page_size}",
         )
+
+    def _get_page(self, query: list[tuple[str, Any]], *, unpaged: bool) -> dict[str, Any]:
+        cap = self.cache_list_bytes
+        if not unpaged or cap is None or cap >= self.timeouts.response_bytes:
+            return get_json(self.api, self.path, query, self.timeouts)
+        try:
+            return get_json(
+                self.api, self.path, query, dataclasses.replace(self.timeouts, response_bytes=cap)
+            )
+        except KubeError as exc:
+            if exc.reason != "TooLarge":
+                raise
+            raise KubeError(
+                "TooLarge",
+                f"the watch cache answered {self.path} with the whole kind, more than "
+                f"{cap // 1024} KiB (TIDEWATCH_WATCH_CACHE_LIST_BYTES)",
+            ) from None
 
     # --- watch -----------------------------------------------------------------------------------
 

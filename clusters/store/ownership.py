@@ -14,10 +14,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from clusters import ownership as own
+from clusters.memory import release_free_memory
 from clusters.models import (
     Cluster,
     GitOpsObject,
@@ -29,6 +30,7 @@ from clusters.models import (
     Violation,
     Workload,
 )
+from clusters.store.objects import _json_adapter
 from clusters.store.version import bump
 
 log = logging.getLogger(__name__)
@@ -60,7 +62,9 @@ class Analysis:
 
 def refresh_ownership(cluster: Cluster) -> OwnershipReport:
     """Analyse what the store holds for ``cluster`` and save the result."""
-    return save_ownership(cluster, analyse_ownership(cluster))
+    analysis = analyse_ownership(cluster)
+    release_free_memory()  # the analysis's scaffolding is freed: the report's write starts lower
+    return save_ownership(cluster, analysis)
 
 
 def analyse_ownership(cluster: Cluster) -> Analysis:
@@ -226,6 +230,26 @@ def _persisted(report: own.OwnershipReport) -> dict[str, Any]:
     }
 
 
+# The report's columns that grow with the cluster: tens of MB of JSON when both tools deploy
+# into every namespace of a big cluster and nothing is declared (every resource in a violation).
+LARGE_COLUMNS = ("namespaces", "resources", "chains")
+
+
+def _write_large_columns(stored: OwnershipReport, values: dict[str, Any]) -> None:
+    """One UPDATE per large column, each serialised (orjson) just before it is sent: the ORM
+    would hold every column's JSON text, and the database driver its copies of each, at once
+    (the poll's memory peak at 20,000 objects)."""
+    adapt = _json_adapter()
+    table = connection.ops.quote_name(OwnershipReport._meta.db_table)
+    with connection.cursor() as cursor:
+        for name, value in values.items():
+            column = connection.ops.quote_name(OwnershipReport._meta.get_field(name).column)
+            cursor.execute(
+                f"UPDATE {table} SET {column} = %s WHERE id = %s", [adapt(value), stored.pk]
+            )
+            setattr(stored, name, value)
+
+
 @transaction.atomic
 def save_ownership(cluster: Cluster, analysis: Analysis) -> OwnershipReport:
     """Write an analysis: the report, and the violations that appeared, changed or went."""
@@ -237,12 +261,13 @@ def save_ownership(cluster: Cluster, analysis: Analysis) -> OwnershipReport:
             "computed_at": now,
             "boundaries": data["boundaries"],
             "boundaries_error": analysis.boundaries_error,
-            "namespaces": data["namespaces"],
-            "resources": data["resources"],
-            "chains": data["chains"],
+            "namespaces": [],
+            "resources": [],
+            "chains": {},
             "scorecard": analysis.scorecard,
         },
     )
+    _write_large_columns(stored, {name: data[name] for name in LARGE_COLUMNS})
     existing = {v.vid: v for v in Violation.objects.filter(cluster=cluster)}
     seen = set()
     for item in data["violations"]:

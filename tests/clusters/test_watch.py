@@ -471,6 +471,43 @@ def test_a_watch_cache_list_over_the_response_cap_is_listed_again_paged(
     assert running.finish().lists == 1
 
 
+def test_a_watch_cache_list_over_its_own_cap_is_listed_paged_before_it_is_parsed(
+    demo: DemoCluster,
+    kind_and_api: tuple[Any, ServedKind],
+    start: Callable[..., tuple[Recorder, Running]],
+) -> None:
+    """TIDEWATCH_WATCH_CACHE_LIST_BYTES: a whole-kind answer (resourceVersion=0) is abandoned
+    past its own, smaller cap (parsed at once it would be the sync's memory peak), and the
+    kind is listed page by page; the response cap itself is untouched."""
+    api, kind = kind_and_api
+    method, url, headers, _, _ = api.param_serialize(
+        "GET",
+        kind.list_path(),
+        query_params=list_query(page_size=1, resource_version="0"),
+        header_params={"Accept": "application/json", "Accept-Encoding": "identity"},
+        auth_settings=["BearerToken"],
+    )
+    whole = len(api.call_api(method, url, header_params=headers).response.read())
+    paged = demo.set_fault("kustomizations?limit=1&continue=", status=200)
+    recorder, running = start(page_size=1, cache_list_bytes=whole // 2)
+    recorder.wait_for(lambda: recorder.synced, "the first list")
+    assert paged.hits == len(demo_state(demo)) - 1
+    assert recorder.synced[0].keys == set(demo_state(demo))
+    assert [e.type for e in recorder.events] == [LISTED] * len(demo_state(demo))
+    assert running.finish().lists == 1
+
+
+def test_a_small_watch_cache_list_is_one_answer_under_its_cap(
+    demo: DemoCluster, start: Callable[..., tuple[Recorder, Running]]
+) -> None:
+    paged = demo.set_fault("kustomizations?limit=1&continue=", status=200)
+    recorder, running = start(page_size=1, cache_list_bytes=64 * 1024 * 1024)
+    recorder.wait_for(lambda: recorder.synced, "the first list")
+    assert paged.hits == 0
+    assert recorder.synced[0].keys == set(demo_state(demo))
+    running.finish()
+
+
 def test_an_expired_continue_token_restarts_the_list_once(
     demo: DemoCluster, start: Callable[..., tuple[Recorder, Running]]
 ) -> None:
