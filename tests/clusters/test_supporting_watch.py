@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -20,23 +20,10 @@ import pytest
 from clusters.collect.flux import HELM
 from clusters.demo.server import DemoCluster
 from clusters.models import Cluster, Event, GitOpsObject, KindState, LastWriter, Namespace
-from tests.clusters.test_sync import FakeClock, Watching, live, set_ready, stored
+from tests.clusters.test_sync import FakeClock, live, set_ready, stored
+from tests.clusters.test_sync import watching as watching  # the fixture, shared
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def watching(demo_cluster: Cluster) -> Iterator[Callable[..., Watching]]:
-    started: list[Watching] = []
-
-    def start(**kwargs: Any) -> Watching:
-        started.append(Watching(demo_cluster, **kwargs))
-        return started[-1]
-
-    yield start
-    for run in started:
-        run.stop.set()
-        run.thread.join(60)
 
 
 def supporting_stored(cluster: Cluster) -> Callable[[], bool]:

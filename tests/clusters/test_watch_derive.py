@@ -23,7 +23,8 @@ from clusters.models import Cluster, NamespaceRollup, OwnershipReport, Violation
 from clusters.poll import poll_cluster
 from clusters.store.ownership import analyse_ownership
 from clusters.store.rollups import rebuild_rollups
-from tests.clusters.test_sync import WAIT, Watching, live, set_ready, stored
+from tests.clusters.test_sync import WAIT, live, set_ready, stored
+from tests.clusters.test_sync import watching as watching  # the fixture, shared
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -36,20 +37,6 @@ def row(cluster: Cluster, namespace: str) -> NamespaceRollup | None:
 
 def clean(cluster: Cluster) -> Callable[[], bool]:
     return lambda: not Cluster.objects.get(pk=cluster.pk).derived_dirty
-
-
-@pytest.fixture
-def watching(demo_cluster: Cluster) -> Iterator[Callable[..., Watching]]:
-    started: list[Watching] = []
-
-    def start(**kwargs: Any) -> Watching:
-        started.append(Watching(demo_cluster, **kwargs))
-        return started[-1]
-
-    yield start
-    for run in started:
-        run.stop.set()
-        run.thread.join(WAIT)
 
 
 @pytest.fixture
