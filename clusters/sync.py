@@ -36,6 +36,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, connections, transaction
 from django.utils import timezone
+from kubernetes import client as k8s
 
 from clusters.collect.discovery import discover
 from clusters.collect.kinds import KindSpec, ServedKind
@@ -337,9 +338,7 @@ class _Watch:
         if self.cluster.config_error:
             return self._failed("ConfigInvalid", self.cluster.config_error)
         try:
-            api = build_api_client(
-                spec_of(self.cluster), exec_timeout=settings.TIDEWATCH_EXEC_TIMEOUT
-            )
+            api = self._api()
         except KubeError as exc:
             return self._failed(exc.reason, exc.message)
         limits = poll_limits(time.monotonic())
@@ -872,6 +871,10 @@ class _Watch:
         finally:
             self.list_slots.release()
 
+    def _api(self) -> k8s.ApiClient:
+        """A client of this cluster's own: each thread reads through its own connections."""
+        return build_api_client(spec_of(self.cluster), exec_timeout=settings.TIDEWATCH_EXEC_TIMEOUT)
+
     def _limits(self) -> Limits:
         # A watch runs for as long as it may: no poll deadline, but the same per-request bounds.
         return dataclasses.replace(poll_limits(time.monotonic()), deadline=None)
@@ -880,9 +883,7 @@ class _Watch:
         key = kind.spec.key
         stop = self.kind_stops.setdefault(key, threading.Event())
         try:
-            api = build_api_client(
-                spec_of(self.cluster), exec_timeout=settings.TIDEWATCH_EXEC_TIMEOUT
-            )
+            api = self._api()
         except KubeError as exc:
             self._quietly(_Item(key, _FAILED, exc))
             return
@@ -946,11 +947,6 @@ class _Watch:
             if self.ending.is_set():
                 return
 
-        def make_api() -> Any:
-            return build_api_client(
-                spec_of(self.cluster), exec_timeout=settings.TIDEWATCH_EXEC_TIMEOUT
-            )
-
         def event_kinds() -> list[str]:
             with self.event_kinds_lock:
                 return sorted(self.event_kinds)
@@ -959,7 +955,7 @@ class _Watch:
             if self.ending.is_set():
                 return
             self.supporting = SupportingWatch(
-                make_api,
+                self._api,
                 self.served,
                 self.discovery_errors,
                 event_kinds=event_kinds,
@@ -988,9 +984,7 @@ class _Watch:
         """Discovery again every discovery_seconds (network only: the applier acts on it)."""
         while not self.ending.wait(self.knobs.discovery_seconds):
             try:
-                api = build_api_client(
-                    spec_of(self.cluster), exec_timeout=settings.TIDEWATCH_EXEC_TIMEOUT
-                )
+                api = self._api()
             except KubeError:
                 continue  # the informers report the same problem on their kinds
             try:
@@ -1009,9 +1003,7 @@ class _Watch:
         """Read the last writer of contested resources (TW002) every last_writer_seconds, as a
         poll does after deriving; the applier stores them. Reads the store, never writes it."""
         try:
-            api = build_api_client(
-                spec_of(self.cluster), exec_timeout=settings.TIDEWATCH_EXEC_TIMEOUT
-            )
+            api = self._api()
         except KubeError:
             return  # the informers report the same problem on their kinds
         try:
