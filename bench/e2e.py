@@ -187,10 +187,8 @@ class Split(Demo):
     def __init__(
         self, n: int, directory: Path, poll_ms: int, database: str, web_workers: int
     ) -> None:
-        from bench.run import ApiServer
+        from bench.run import ApiServer, write_cluster_files
         from bench.watch import Rig
-        from clusters.demo.kubeconfig import write_kubeconfig
-        from clusters.demo.scale import BOUNDARIES
 
         self.port = free_port()
         self.database = database or f"sqlite:///{directory / 'tidewatch.sqlite3'}"
@@ -219,11 +217,7 @@ class Split(Demo):
         try:
             self.apiserver = ApiServer(n, 0, env, self.text_log)
             url, self.token = self.apiserver.ready["url"], self.apiserver.ready["token"]
-            kubeconfig = write_kubeconfig(directory / "kubeconfig.yaml", url, self.token)
-            (directory / "boundaries.yaml").write_text(BOUNDARIES)
-            entry = {"name": "demo", "kubeconfig": str(kubeconfig), "context": "demo"}
-            entry["ownership"] = "boundaries.yaml"
-            (directory / "clusters.yaml").write_text(json.dumps({"clusters": [entry]}))
+            kubeconfig = write_cluster_files(directory, url, self.token, "demo")
             self.rig = Rig(directory, env, self.text_log)  # sets REDIS_URL in env
             setup = (
                 "import django; django.setup(); from clusters.registry import sync_clusters; "

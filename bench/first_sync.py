@@ -129,9 +129,7 @@ def main() -> int:
 
     sys.path.insert(0, str(ROOT))
     from bench.floor import measure_floor, served_kinds
-    from bench.run import ApiServer
-    from clusters.demo.kubeconfig import write_kubeconfig
-    from clusters.demo.scale import BOUNDARIES
+    from bench.run import ApiServer, write_cluster_files
 
     here = Path(tempfile.mkdtemp(prefix="tidewatch-first-sync-"))
     env = {
@@ -149,13 +147,7 @@ def main() -> int:
     api = ApiServer(args.n, 0, env, log)
     rows = []
     try:
-        kubeconfig = write_kubeconfig(
-            here / "kubeconfig.yaml", api.ready["url"], api.ready["token"]
-        )
-        (here / "boundaries.yaml").write_text(BOUNDARIES)
-        entry = {"name": CLUSTER, "kubeconfig": str(kubeconfig), "context": "demo"}
-        entry["ownership"] = "boundaries.yaml"
-        (here / "clusters.yaml").write_text(json.dumps({"clusters": [entry]}))
+        kubeconfig = write_cluster_files(here, api.ready["url"], api.ready["token"], CLUSTER)
         served = served_kinds(str(kubeconfig))
         floor = min(
             (measure_floor(api.ready["url"], api.ready["token"], served) for _ in range(3)),

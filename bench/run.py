@@ -128,14 +128,31 @@ def loadavg() -> str:
         return "?"
 
 
+def write_cluster_files(directory: Path, url: str, token: str, name: str = CLUSTER) -> Path:
+    """What Tidewatch needs to read the demo API server at ``url`` as cluster ``name``: its
+    kubeconfig, the scale scenario's boundaries and a one-entry clusters.yaml (JSON is YAML: no
+    PyYAML needed for this one file), all in ``directory``. Returns the kubeconfig."""
+    from clusters.demo.kubeconfig import write_kubeconfig
+    from clusters.demo.scale import BOUNDARIES
+
+    kubeconfig = write_kubeconfig(directory / "kubeconfig.yaml", url, token)
+    (directory / "boundaries.yaml").write_text(BOUNDARIES)
+    entry = {
+        "name": name,
+        "kubeconfig": str(kubeconfig),
+        "context": "demo",
+        "ownership": "boundaries.yaml",
+    }
+    (directory / "clusters.yaml").write_text(json.dumps({"clusters": [entry]}))
+    return kubeconfig
+
+
 def measure(
     n: int, args: argparse.Namespace, run_dir: Path, log: IO[str], save: Callable[[], None]
 ) -> dict[str, Any]:
     """Everything for one N; ``save`` is called after each step so a late failure (or Ctrl-C)
     never loses the polls already measured."""
     from bench.floor import measure_floor, served_kinds
-    from clusters.demo.kubeconfig import write_kubeconfig
-    from clusters.demo.scale import BOUNDARIES
 
     result: dict[str, Any] = {"n": n, "load_before": loadavg()}
     partial.append(result)
@@ -159,24 +176,7 @@ def measure(
     api = ApiServer(n, args.seed, env, log)
     try:
         result["apiserver"] = api.ready
-        kubeconfig = write_kubeconfig(
-            here / "kubeconfig.yaml", api.ready["url"], api.ready["token"]
-        )
-        (here / "boundaries.yaml").write_text(BOUNDARIES)
-        (here / "clusters.yaml").write_text(
-            json.dumps(  # JSON is YAML: no PyYAML needed for this one file
-                {
-                    "clusters": [
-                        {
-                            "name": CLUSTER,
-                            "kubeconfig": str(kubeconfig),
-                            "context": "demo",
-                            "ownership": "boundaries.yaml",
-                        }
-                    ]
-                }
-            )
-        )
+        kubeconfig = write_cluster_files(here, api.ready["url"], api.ready["token"])
 
         served = served_kinds(str(kubeconfig))
         floors = [

@@ -52,7 +52,7 @@ from typing import IO, Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.run import ApiServer  # noqa: E402
+from bench.run import ApiServer, write_cluster_files  # noqa: E402
 
 CLUSTER = "scale"
 GITOPS_GROUPS_PREFIX = ("fluxcd.io", "argoproj.io")
@@ -325,8 +325,6 @@ def gitops_lists(lists: dict[str, int]) -> int:
 
 def measure(n: int, args: argparse.Namespace, run_dir: Path, log: IO[str]) -> dict[str, Any]:
     from bench.floor import measure_floor, served_kinds
-    from clusters.demo.kubeconfig import write_kubeconfig
-    from clusters.demo.scale import BOUNDARIES
 
     here = run_dir / f"n{n}"
     here.mkdir(parents=True)
@@ -350,13 +348,7 @@ def measure(n: int, args: argparse.Namespace, run_dir: Path, log: IO[str]) -> di
     api = ApiServer(n, 0, env, log)
     rig = Rig(here, env, log)
     try:
-        kubeconfig = write_kubeconfig(
-            here / "kubeconfig.yaml", api.ready["url"], api.ready["token"]
-        )
-        (here / "boundaries.yaml").write_text(BOUNDARIES)
-        entry = {"name": CLUSTER, "kubeconfig": str(kubeconfig), "context": "demo"}
-        entry["ownership"] = "boundaries.yaml"
-        (here / "clusters.yaml").write_text(json.dumps({"clusters": [entry]}))
+        kubeconfig = write_cluster_files(here, api.ready["url"], api.ready["token"], CLUSTER)
         served = served_kinds(str(kubeconfig))
         floor = min(
             (measure_floor(api.ready["url"], api.ready["token"], served) for _ in range(3)),
