@@ -441,6 +441,18 @@ def test_a_consistent_list_pages_through_continue_tokens(
     running.finish()
 
 
+def watch_cache_list_bytes(api: Any, kind: ServedKind) -> int:
+    """The size of the kind's whole-kind answer from the watch cache (resourceVersion=0)."""
+    method, url, headers, _, _ = api.param_serialize(
+        "GET",
+        kind.list_path(),
+        query_params=list_query(page_size=1, resource_version="0"),
+        header_params={"Accept": "application/json", "Accept-Encoding": "identity"},
+        auth_settings=["BearerToken"],
+    )
+    return len(api.call_api(method, url, header_params=headers).response.read())
+
+
 def test_a_watch_cache_list_over_the_response_cap_is_listed_again_paged(
     demo: DemoCluster,
     kind_and_api: tuple[Any, ServedKind],
@@ -449,15 +461,7 @@ def test_a_watch_cache_list_over_the_response_cap_is_listed_again_paged(
     """resourceVersion=0 is served from the watch cache, which ignores limit (as the real
     kube-apiserver does, tests/conformance/test_watch.py): a big kind comes as one body. Over
     the response cap, the first list pages from etcd instead of failing the kind."""
-    api, kind = kind_and_api
-    method, url, headers, _, _ = api.param_serialize(
-        "GET",
-        kind.list_path(),
-        query_params=list_query(page_size=1, resource_version="0"),
-        header_params={"Accept": "application/json", "Accept-Encoding": "identity"},
-        auth_settings=["BearerToken"],
-    )
-    whole = len(api.call_api(method, url, header_params=headers).response.read())
+    whole = watch_cache_list_bytes(*kind_and_api)
     assert len(demo_state(demo)) >= 4  # so that one object's page is well under half the kind
     paged = demo.set_fault("kustomizations?limit=1&continue=", status=200)
     recorder, running = start(
@@ -479,15 +483,7 @@ def test_a_watch_cache_list_over_its_own_cap_is_listed_paged_before_it_is_parsed
     """TIDEWATCH_WATCH_CACHE_LIST_BYTES: a whole-kind answer (resourceVersion=0) is abandoned
     past its own, smaller cap (parsed at once it would be the sync's memory peak), and the
     kind is listed page by page; the response cap itself is untouched."""
-    api, kind = kind_and_api
-    method, url, headers, _, _ = api.param_serialize(
-        "GET",
-        kind.list_path(),
-        query_params=list_query(page_size=1, resource_version="0"),
-        header_params={"Accept": "application/json", "Accept-Encoding": "identity"},
-        auth_settings=["BearerToken"],
-    )
-    whole = len(api.call_api(method, url, header_params=headers).response.read())
+    whole = watch_cache_list_bytes(*kind_and_api)
     paged = demo.set_fault("kustomizations?limit=1&continue=", status=200)
     recorder, running = start(page_size=1, cache_list_bytes=whole // 2)
     recorder.wait_for(lambda: recorder.synced, "the first list")
