@@ -8,7 +8,7 @@ import threading
 from django.db import close_old_connections, connections
 
 from clusters.poll import due_clusters, poll_cluster
-from clusters.registry import ConfigFileError, sync_clusters
+from clusters.registry import sync_clusters_or_go_on
 
 log = logging.getLogger(__name__)
 
@@ -20,12 +20,7 @@ def run_poller(
     that hits a poll bound (clusters/kube.py Limits) ends its poll, so the next one is polled."""
     try:
         while not stop.is_set():
-            try:
-                sync_clusters(clusters_file)
-            except ConfigFileError as exc:
-                log.error("%s", exc)
-            except Exception:  # a database hiccup: poll the clusters already known
-                log.exception("cannot sync the cluster file; polling the clusters already known")
+            sync_clusters_or_go_on(clusters_file, "polling")
             for cluster in due_clusters():
                 if stop.is_set():
                     break

@@ -32,6 +32,18 @@ def sync_clusters(path: str | None = None) -> list[Cluster]:
     return result
 
 
+def sync_clusters_or_go_on(path: str | None, going_on: str) -> None:
+    """sync_clusters for a loop that must not die of it (the in-process poller and watcher): a
+    bad file or a database hiccup is logged, and the loop goes on with the clusters it knows
+    (``going_on`` says how, e.g. "polling")."""
+    try:
+        sync_clusters(path)
+    except ConfigFileError as exc:
+        log.error("%s", exc)
+    except Exception:
+        log.exception("cannot sync the cluster file; %s the clusters already known", going_on)
+
+
 def _upsert_or_report(entry: ClusterEntry) -> Cluster | None:
     """Write one entry in its own savepoint: a value the database refuses (PostgreSQL checks
     lengths and ranges the parser may not know of) breaks that entry only, never the others."""
@@ -87,4 +99,4 @@ def spec_of(cluster: Cluster) -> ClusterSpec:
     )
 
 
-__all__ = ["ConfigFileError", "spec_of", "sync_clusters"]
+__all__ = ["ConfigFileError", "spec_of", "sync_clusters", "sync_clusters_or_go_on"]

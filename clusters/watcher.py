@@ -18,7 +18,7 @@ from django.db import close_old_connections, connections
 from clusters.models import Cluster
 from clusters.poll import poll_cluster
 from clusters.poller import run_poller
-from clusters.registry import ConfigFileError, sync_clusters
+from clusters.registry import sync_clusters_or_go_on
 from clusters.sync import FAILED, FELL_BACK, watch_cluster
 
 log = logging.getLogger(__name__)
@@ -40,12 +40,7 @@ def run_watchers(
     running: dict[str, tuple[threading.Thread, threading.Event]] = {}
     try:
         while not stop.is_set():
-            try:
-                sync_clusters(clusters_file)
-            except ConfigFileError as exc:
-                log.error("%s", exc)
-            except Exception:  # a database hiccup: watch the clusters already known
-                log.exception("cannot sync the cluster file; watching the clusters already known")
+            sync_clusters_or_go_on(clusters_file, "watching")
             wanted = set(Cluster.objects.filter(enabled=True).values_list("name", flat=True))
             for name, (thread, own_stop) in list(running.items()):
                 if name not in wanted or not thread.is_alive():
