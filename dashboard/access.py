@@ -1,7 +1,8 @@
 """Who may see what.
 
 - ``/healthz`` and ``/readyz`` are open: kubelet and load balancers have no session.
-- ``/login`` and ``/logout`` are open: they are how a session starts and ends.
+- ``/login`` and ``/logout`` are open: they are how a session starts and ends; so are
+  ``/oidc/authenticate`` and ``/oidc/callback`` (single sign-on, routed only when configured).
 - ``/admin/`` and ``/static/`` look after themselves (the admin has its own, staff-only login).
 - ``/api/``: a logged-in session, or ``Authorization: Bearer <API token>`` for automation
   (read-only: GET and HEAD), or anonymous GETs when TIDEWATCH_ANONYMOUS_READ is on. A bearer token
@@ -24,7 +25,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from dashboard.models import ApiToken
 
 OPEN_PREFIXES = ("/healthz", "/readyz", "/admin/", "/static/")
-OPEN_PATHS = frozenset({"/login", "/logout"})
+OPEN_PATHS = frozenset({"/login", "/logout", "/oidc/authenticate", "/oidc/callback"})
 READ_METHODS = ("GET", "HEAD")
 
 

@@ -93,6 +93,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "dashboard.identity.identity",
             ],
         },
     },
@@ -113,6 +114,47 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "overview"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- Single sign-on (README "Single sign-on (OIDC)"): off unless an issuer is set, and then the
+# local form stays beside the "Sign in with ..." button. The provider is discovered lazily from
+# <issuer>/.well-known/openid-configuration (dashboard/oidc_provider.py): an unreachable or
+# misconfigured issuer is a message on the login page and in the log, never a failed start.
+TIDEWATCH_OIDC_ISSUER = env_str("TIDEWATCH_OIDC_ISSUER", "").strip()
+TIDEWATCH_OIDC_CLIENT_ID = env_str("TIDEWATCH_OIDC_CLIENT_ID", "")
+TIDEWATCH_OIDC_CLIENT_SECRET = env_secret("TIDEWATCH_OIDC_CLIENT_SECRET", "")
+TIDEWATCH_OIDC_PROVIDER_NAME = env_str("TIDEWATCH_OIDC_PROVIDER_NAME", "")
+TIDEWATCH_OIDC_SCOPES = env_str("TIDEWATCH_OIDC_SCOPES", "openid email profile groups")
+TIDEWATCH_OIDC_GROUPS_CLAIM = env_str("TIDEWATCH_OIDC_GROUPS_CLAIM", "groups")
+TIDEWATCH_OIDC_USERNAME_CLAIM = env_str("TIDEWATCH_OIDC_USERNAME_CLAIM", "preferred_username")
+# Values of the groups claim that make a user an operator / a viewer (comma-separated).
+TIDEWATCH_OIDC_OPERATOR_GROUPS = env_list("TIDEWATCH_OIDC_OPERATOR_GROUPS", [])
+TIDEWATCH_OIDC_VIEWER_GROUPS = env_list("TIDEWATCH_OIDC_VIEWER_GROUPS", [])
+# A user in none of those groups: "viewer" signs them in as a viewer, "none" refuses them.
+TIDEWATCH_OIDC_DEFAULT_ROLE = env_str("TIDEWATCH_OIDC_DEFAULT_ROLE", "viewer")
+# The claim's groups kept in the session for Kubernetes impersonation; a claim with more is cut.
+TIDEWATCH_OIDC_MAX_GROUPS = env_int("TIDEWATCH_OIDC_MAX_GROUPS", 100, minimum=1)
+# Seconds for each request to the provider (discovery, token, JWKS, userinfo).
+TIDEWATCH_OIDC_TIMEOUT = env_int("TIDEWATCH_OIDC_TIMEOUT", 10, minimum=1)
+# A discovery document that was read is reused this long (seconds); a failed read is retried
+# after at most 30 s.
+TIDEWATCH_OIDC_DISCOVERY_SECONDS = env_int("TIDEWATCH_OIDC_DISCOVERY_SECONDS", 3600, minimum=1)
+# Signing out also ends the session at the provider (RP-initiated logout) when it advertises an
+# end_session_endpoint; register <site>/login as a post-logout redirect URI there.
+TIDEWATCH_OIDC_LOGOUT_AT_PROVIDER = env_bool("TIDEWATCH_OIDC_LOGOUT_AT_PROVIDER", False)
+if TIDEWATCH_OIDC_ISSUER:
+    for _name in ("TIDEWATCH_OIDC_CLIENT_ID", "TIDEWATCH_OIDC_CLIENT_SECRET"):
+        if not globals()[_name]:
+            raise ImproperlyConfigured(f"{_name} must be set when TIDEWATCH_OIDC_ISSUER is")
+    if "openid" not in TIDEWATCH_OIDC_SCOPES.split():
+        raise ImproperlyConfigured("TIDEWATCH_OIDC_SCOPES must include openid")
+    AUTHENTICATION_BACKENDS = [
+        "django.contrib.auth.backends.ModelBackend",
+        "dashboard.oidc.OIDCBackend",
+    ]
+if TIDEWATCH_OIDC_DEFAULT_ROLE not in ("viewer", "none"):
+    raise ImproperlyConfigured(
+        f"TIDEWATCH_OIDC_DEFAULT_ROLE must be viewer or none, got {TIDEWATCH_OIDC_DEFAULT_ROLE!r}"
+    )
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

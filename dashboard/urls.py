@@ -1,7 +1,7 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import admin
-from django.contrib.auth.views import LogoutView
 from django.urls import path, register_converter
 
 from dashboard import api, auth_views, browse_views, metrics, object_views, ownership_views, views
@@ -20,7 +20,7 @@ urlpatterns = [
     path("readyz", views.readyz, name="readyz"),
     path("login", auth_views.LoginView.as_view(), name="login"),
     # POST only (Django refuses GET): a link or an <img> cannot sign anyone out.
-    path("logout", LogoutView.as_view(), name="logout"),
+    path("logout", auth_views.LogoutView.as_view(), name="logout"),
     path("metrics", metrics.metrics, name="metrics"),
     path(
         "o/<name:cluster>/<name:kind>/<name:namespace>/<name:name>",
@@ -53,3 +53,9 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
 ]
+
+if settings.TIDEWATCH_OIDC_ISSUER:
+    # Single sign-on; without an issuer these routes do not exist.
+    from dashboard.oidc_urls import urlpatterns as oidc_urlpatterns
+
+    urlpatterns += oidc_urlpatterns

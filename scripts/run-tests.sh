@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Start the services the suite needs (redis-server, PostgreSQL, and a real kube-apiserver when
-# ../shared/realapi is beside the clone) on private ports and temp dirs, run the whole suite on
-# SQLite and again on PostgreSQL, and stop the services on exit.
+# ../shared/realapi is beside the clone) on private ports and temp dirs, install the npm
+# packages of tests/oidc when missing, run the whole suite on SQLite and again on PostgreSQL,
+# and stop the services on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
@@ -65,6 +66,14 @@ if [ -f "$realapi_home/up.sh" ] && [ -z "${TIDEWATCH_REALAPI_DIR:-}" ] && wants_
     echo "== real kube-apiserver did not start:"; tail -20 "$work/realapi.log"
     tail -20 "$realapi_dir/logs/"*.log 2>/dev/null || true
   fi
+fi
+
+# --- the OpenID provider of the single sign-on tests (tests/oidc: oidc-provider from npm, the
+# exact versions of package-lock.json); a clean clone has no node_modules yet ----------------
+if [ ! -d tests/oidc/node_modules ]; then
+  echo "== npm ci in tests/oidc"
+  # On failure the OIDC tests fail and say the packages are missing; the rest still runs.
+  (cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error) || echo "== npm ci failed"
 fi
 
 export TIDEWATCH_REQUIRE_SERVICES=1

@@ -5,6 +5,9 @@ need=()
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v chromium >/dev/null || need+=(chromium)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+# The OpenID provider the single sign-on tests start (tests/oidc, npm package oidc-provider).
+command -v node >/dev/null || need+=(nodejs)
+command -v npm >/dev/null || need+=(npm)
 # The conformance tier's real kube-apiserver (../shared/realapi/up.sh) runs on etcd.
 realapi_home=${TIDEWATCH_REALAPI_HOME:-$(dirname "$0")/../../shared/realapi}
 if [ -f "$realapi_home/up.sh" ]; then
