@@ -4,6 +4,7 @@ roles at every sign-in, and every way it can fail ending on a page that says why
 
 from __future__ import annotations
 
+import re
 import socket
 from urllib.parse import parse_qs, urlsplit
 
@@ -306,3 +307,42 @@ def test_groups_from_claims(value, limit, expected):
 )
 def test_roles_for_groups(groups, default, expected):
     assert roles_for_groups(groups, ["ops"], ["devs"], default) == expected
+
+
+ISSUER = "https://sso.example.com/realms/platform"
+GOOD = {
+    "issuer": ISSUER,
+    "authorization_endpoint": f"{ISSUER}/auth",
+    "token_endpoint": f"{ISSUER}/token",
+    "jwks_uri": f"{ISSUER}/certs",
+}
+
+
+@pytest.mark.parametrize(
+    ("document", "says"),
+    [
+        ([], "is not a JSON object"),
+        ({**GOOD, "issuer": "https://evil.example"}, "announces issuer 'https://evil.example'"),
+        ({**GOOD, "jwks_uri": None}, "has no jwks_uri"),
+        ({**GOOD, "token_endpoint": "ftp://x"}, "has no token_endpoint"),
+        ({**GOOD, "id_token_signing_alg_values_supported": ["HS256"]}, "does not sign ID tokens"),
+        ({**GOOD, "code_challenge_methods_supported": ["plain"]}, "PKCE with S256"),
+    ],
+)
+def test_an_unusable_discovery_document_says_what_is_wrong(document, says):
+    with pytest.raises(oidc_provider.ProviderUnavailable, match=re.escape(says)):
+        oidc_provider.parse_document(ISSUER, document)
+
+
+def test_a_usable_discovery_document():
+    config = oidc_provider.parse_document(
+        ISSUER + "/", {**GOOD, "end_session_endpoint": f"{ISSUER}/logout"}
+    )
+    assert config.token_endpoint == f"{ISSUER}/token" and config.userinfo_endpoint == ""
+    assert config.end_session_endpoint == f"{ISSUER}/logout"
+
+
+@pytest.mark.parametrize("next_url", ["https://evil.example/", "//evil.example/", "/no-such-page"])
+def test_an_unsafe_next_lands_on_the_overview(client, sso, next_url):
+    response = sso_sign_in(client, "victor", next_url=next_url)
+    assert response.status_code == 302 and response["Location"] == "/"
