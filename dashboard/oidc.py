@@ -131,9 +131,10 @@ def _token_error(exc: requests.HTTPError) -> Failure:
             "TIDEWATCH_OIDC_CLIENT_SECRET.",
             502,
         )
+    path = requests.utils.urlparse(response.url).path if response.url else ""
     return Failure(
-        f"{provider_name()} did not issue a token (HTTP {response.status_code}"
-        f"{', ' + code if code else ''}): please sign in again.",
+        f"{provider_name()} answered HTTP {response.status_code}{', ' + code if code else ''}"
+        f" at {path or 'its token endpoint'} during sign-in: please sign in again.",
         502,
     )
 

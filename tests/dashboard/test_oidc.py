@@ -346,3 +346,25 @@ def test_a_usable_discovery_document():
 def test_an_unsafe_next_lands_on_the_overview(client, sso, next_url):
     response = sso_sign_in(client, "victor", next_url=next_url)
     assert response.status_code == 302 and response["Location"] == "/"
+
+
+def test_a_provider_that_goes_away_mid_sign_in_is_a_message(client, sso_settings, tmp_path):
+    with running_provider(tmp_path, [CALLBACK]) as short_lived:
+        configure(sso_settings, short_lived.issuer)
+        short_lived.set_users(USERS)
+        callback = sign_in_at_provider(start(client), "olga", CALLBACK)
+    # Stopped (and waited for): the token request finds nothing listening.
+    response = client.get(callback.removeprefix("http://testserver"))
+    assert response.status_code == 502
+    assert "could not be reached during sign-in (ConnectionError)" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_the_local_form_still_signs_in_with_oidc_on(client, sso):
+    User.objects.create_user("rita", password="correct-horse-battery")
+    response = client.post(
+        "/login?code=x&state=y", {"username": "rita", "password": "correct-horse-battery"}
+    )
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert client.session["_auth_user_backend"] == "django.contrib.auth.backends.ModelBackend"
+    assert "tidewatch_kube_groups" not in client.session
