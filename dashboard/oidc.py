@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import jwt
 import requests
@@ -79,7 +80,7 @@ def provider_name() -> str:
     """What the button says: TIDEWATCH_OIDC_PROVIDER_NAME, else the issuer's host."""
     if settings.TIDEWATCH_OIDC_PROVIDER_NAME:
         return settings.TIDEWATCH_OIDC_PROVIDER_NAME
-    return requests.utils.urlparse(settings.TIDEWATCH_OIDC_ISSUER).hostname or "single sign-on"
+    return urlsplit(settings.TIDEWATCH_OIDC_ISSUER).hostname or "single sign-on"
 
 
 def login_page_context() -> dict[str, object]:
@@ -131,7 +132,7 @@ def _token_error(exc: requests.HTTPError) -> Failure:
             "TIDEWATCH_OIDC_CLIENT_SECRET.",
             502,
         )
-    path = requests.utils.urlparse(response.url).path if response.url else ""
+    path = urlsplit(response.url).path if response.url else ""
     return Failure(
         f"{provider_name()} answered HTTP {response.status_code}{', ' + code if code else ''}"
         f" at {path or 'its token endpoint'} during sign-in: please sign in again.",
@@ -200,7 +201,10 @@ class OIDCBackend(OIDCAuthenticationBackend):
         if self.OIDC_OP_USER_ENDPOINT:
             userinfo = super().get_userinfo(access_token, id_token, payload)
             if userinfo.get("sub") != payload.get("sub"):
-                raise SuspiciousOperation("the userinfo answer is for another subject")
+                # Raised as a refusal: the library would swallow a SuspiciousOperation here.
+                raise SignInRefused(
+                    Failure(f"{provider_name()}'s userinfo answer is for another subject.", 400)
+                )
             claims.update(userinfo)
         return claims
 
@@ -256,6 +260,7 @@ class OIDCBackend(OIDCAuthenticationBackend):
         user.tidewatch_kube_groups = groups_from_claims(
             claims, claim, settings.TIDEWATCH_OIDC_MAX_GROUPS
         )
+        logger.info("OIDC sign-in: %s as %s", username, " and ".join(sorted(roles)))
         return user
 
 
@@ -276,7 +281,7 @@ class AuthenticateView(OIDCAuthenticationRequestView):
         self.OIDC_RP_CLIENT_ID = settings.TIDEWATCH_OIDC_CLIENT_ID
         response = super().get(request)
         next_url = request.GET.get("next", "")
-        allowed = {request.get_host(), *settings.ALLOWED_HOSTS}
+        allowed = {request.get_host()}
         request.session["oidc_login_next"] = (
             next_url if next_url and safe_next(next_url, allowed, request.is_secure()) else None
         )
