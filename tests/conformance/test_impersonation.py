@@ -27,6 +27,7 @@ from tests.conformance.conftest import TIDEWATCH_USER, Namespaces, samples_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 IMPERSONATE_RBAC = ROOT / "deploy" / "actions" / "impersonate" / "rbac.yaml"
+CONSTRAINED_RBAC = ROOT / "deploy" / "actions" / "impersonate-constrained" / "rbac.yaml"
 SERVICE_ACCOUNT_RBAC = ROOT / "deploy" / "actions" / "service-account" / "rbac.yaml"
 OPERATOR_EXAMPLE = ROOT / "deploy" / "examples" / "operator-rbac.yaml"
 REQUESTED_AT = "reconcile.fluxcd.io/requestedAt"
@@ -98,6 +99,12 @@ def apply_cluster_rbac(admin: k8s.ApiClient, path: Path) -> Iterator[None]:
 def impersonator(admin, tidewatch_api) -> Iterator[k8s.ApiClient]:
     """The `tidewatch` user with the impersonate overlay's ClusterRole bound."""
     yield from _with(apply_cluster_rbac(admin, IMPERSONATE_RBAC), tidewatch_api)
+
+
+@pytest.fixture
+def constrained(admin, tidewatch_api) -> Iterator[k8s.ApiClient]:
+    """The `tidewatch` user with the constrained-impersonation overlay's ClusterRole bound."""
+    yield from _with(apply_cluster_rbac(admin, CONSTRAINED_RBAC), tidewatch_api)
 
 
 @pytest.fixture
@@ -255,6 +262,29 @@ def test_without_the_overlay_tidewatch_cannot_impersonate(tidewatch_api, namespa
     assert denied.status == 403
     message = yaml.safe_load(denied.body)["message"]
     assert f'User "{TIDEWATCH_USER}" cannot impersonate' in message
+
+
+def test_constrained_impersonation_acts_only_to_patch(admin, constrained, namespaces: Namespaces):
+    mine, theirs = namespaces.create("cimp"), namespaces.create("cother")
+    bind_operator_role(admin, mine, {"kind": "Group", "name": "operators"})
+    operator = impersonated(constrained, "operator", ["operators"])
+    ks_mine = create_sample(namespaces, "flux_kustomization_ready_inventory_dependson", mine)
+    ks_theirs = create_sample(namespaces, "flux_kustomization_ready_inventory_dependson", theirs)
+    assert patch(operator, ks_mine, mine, RECONCILE)
+    # Impersonation allowed, then the operator's own RBAC says no.
+    denied = yaml.safe_load(refused(patch, operator, ks_theirs, theirs, RECONCILE).body)
+    assert 'User "operator" cannot patch resource "kustomizations"' in denied["message"]
+    # Anything but a patch of an action kind is refused before the operator's RBAC is asked.
+    custom = k8s.CustomObjectsApi(operator)
+    for call, args, verb in [
+        (k8s.CoreV1Api(operator).list_namespaced_secret, (mine,), "list"),
+        (custom.delete_namespaced_custom_object, (*ks_mine[:2], mine, *ks_mine[2:]), "delete"),
+        (custom.get_namespaced_custom_object, (*ks_mine[:2], mine, *ks_mine[2:]), "get"),
+    ]:
+        denied = refused(call, *args)
+        assert denied.status == 403
+        message = yaml.safe_load(denied.body)["message"]
+        assert f'User "{TIDEWATCH_USER}" cannot impersonate-on:user-info:{verb}' in message
 
 
 def test_the_service_account_role_is_enough_for_every_kind_with_actions_and_no_more(

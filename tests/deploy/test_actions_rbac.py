@@ -26,6 +26,10 @@ BASE = DEPLOY / "kubernetes"
 OVERLAYS = {
     "service-account": ("tidewatch-actions", DEPLOY / "actions" / "service-account"),
     "impersonate": ("tidewatch-impersonator", DEPLOY / "actions" / "impersonate"),
+    "impersonate-constrained": (
+        "tidewatch-impersonator",
+        DEPLOY / "actions" / "impersonate-constrained",
+    ),
 }
 # Flux kinds with reconcile/suspend/resume (flux reconcile|suspend|resume <kind>); notification
 # kinds get no action in Tidewatch. Argo CD: refresh/sync/terminate on Applications only.
@@ -147,6 +151,19 @@ def test_the_impersonate_role_only_impersonates_and_writes_events():
             ("", "users", "impersonate"),
             ("", "groups", "impersonate"),
         }
+        | EVENTS_CREATE
+    )
+
+
+def test_the_constrained_role_impersonates_only_to_patch_the_kinds_with_actions():
+    patches = {g for g in grants(role_of("service-account")) if g[2] == "patch"}
+    assert (
+        grants(role_of("impersonate-constrained"))
+        == {
+            ("authentication.k8s.io", "users", "impersonate:user-info"),
+            ("authentication.k8s.io", "groups", "impersonate:user-info"),
+        }
+        | {(g, r, "impersonate-on:user-info:patch") for g, r, _ in patches}
         | EVENTS_CREATE
     )
 
