@@ -881,11 +881,15 @@ class _Handler(BaseHTTPRequestHandler):
         groups = [_header_text(v) for v in self.headers.get_all("Impersonate-Group") or []]
         if not users:
             if groups:
+                # The real server's words: Go's %#v of the user it was asked to become.
+                listed = ", ".join(json.dumps(g) for g in groups)
+                info = (
+                    f'&user.DefaultInfo{{Name:"", UID:"", Groups:[]string{{{listed}}}, '
+                    "Extra:map[string][]string(nil)}"
+                )
                 raise ApiError(
                     status_body(
-                        400,
-                        "BadRequest",
-                        f"requested groups {groups} without impersonating a user name",
+                        400, "BadRequest", f"requested {info} without impersonating a user name"
                     )
                 )
             return

@@ -237,6 +237,22 @@ def test_the_group_grant_works_through_any_of_several_group_lines(demo, base):
     assert status == 403 and 'User "mallory" cannot patch' in body["message"]
 
 
+def test_groups_without_a_user_are_a_bad_request_as_on_the_real_server(demo, base):
+    response = base.call_api(
+        *base.param_serialize(
+            "GET",
+            "/api/v1/namespaces",
+            header_params={"Impersonate-Group": "x"},
+            auth_settings=["BearerToken"],
+        )[:3]
+    )
+    assert response.status == 400
+    assert json.loads(response.read())["message"] == (
+        'requested &user.DefaultInfo{Name:"", UID:"", Groups:[]string{"x"}, '
+        "Extra:map[string][]string(nil)} without impersonating a user name"
+    )
+
+
 # --- authentication is the base client's, connections are shared ----------------------------
 
 
