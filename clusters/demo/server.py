@@ -51,6 +51,7 @@ import yaml
 from clusters.demo.crds import find_crd, prune, validator
 from clusters.demo.discovery import KUBERNETES_VERSION, Discovery, Resource
 from clusters.demo.fields import is_gitops, record_write
+from clusters.demo.rbac import AUTHENTICATED, allowed
 from clusters.demo.store import (
     DEFAULT_HISTORY,
     AlreadyExistsError,
@@ -133,16 +134,21 @@ def namespace_not_found(namespace: str) -> dict[str, Any]:
 
 
 def forbidden(
-    resource: Resource | None, verb: str, namespace: str | None, name: str | None, path: str
+    resource: Resource | None,
+    verb: str,
+    namespace: str | None,
+    name: str | None,
+    path: str,
+    user: str = DEMO_USER,
 ) -> dict[str, Any]:
     if resource is None:
         return status_body(
-            403, "Forbidden", f'forbidden: User "{DEMO_USER}" cannot {verb} path "{path}"', {}
+            403, "Forbidden", f'forbidden: User "{user}" cannot {verb} path "{path}"', {}
         )
     scope = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
     subject = f'{resource.qualified} "{name}"' if name else resource.qualified
     message = (
-        f'{subject} is forbidden: User "{DEMO_USER}" cannot {verb} resource "{resource.plural}" '
+        f'{subject} is forbidden: User "{user}" cannot {verb} resource "{resource.plural}" '
         f'in API group "{resource.group}" {scope}'
     )
     return status_body(403, "Forbidden", message, _details(resource, name))
@@ -615,6 +621,15 @@ def _verb(method: str, name: str | None, watch: bool) -> str:
     )
 
 
+def _header_text(value: str) -> str:
+    """A header as the client wrote it: http.server decodes the bytes as Latin-1, clients send
+    UTF-8 (client-go and clusters/impersonation.py)."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value
+
+
 def _is_true(value: str | None) -> bool:
     return value in ("1", "true", "True")
 
@@ -841,6 +856,7 @@ class _Handler(BaseHTTPRequestHandler):
             if parts.path not in HEALTH_PATHS and not authorized:
                 raise ApiError(unauthorized())
             route = self._route(method, parts.path, query)
+            self._authorize_impersonated(route, parts.path)
             fault = cluster._take_fault(self.path)
             if fault is not None:
                 self._apply_fault(fault, route, parts.path, query)
@@ -857,6 +873,36 @@ class _Handler(BaseHTTPRequestHandler):
 
                 traceback.print_exc()
             self._send_json(500, internal_error(f"demo cluster: {type(exc).__name__}: {exc}"))
+
+    def _authorize_impersonated(self, route: Route, path: str) -> None:
+        """Requests with ``Impersonate-User`` act as that user (clusters/demo/rbac.py); one
+        ``Impersonate-Group`` line per group, as the API server reads them."""
+        users = self.headers.get_all("Impersonate-User") or []
+        groups = [_header_text(v) for v in self.headers.get_all("Impersonate-Group") or []]
+        if not users:
+            if groups:
+                # The real server's words: Go's %#v of the user it was asked to become.
+                listed = ", ".join(json.dumps(g) for g in groups)
+                info = (
+                    f'&user.DefaultInfo{{Name:"", UID:"", Groups:[]string{{{listed}}}, '
+                    "Extra:map[string][]string(nil)}"
+                )
+                raise ApiError(
+                    status_body(
+                        400, "BadRequest", f"requested {info} without impersonating a user name"
+                    )
+                )
+            return
+        user = _header_text(users[0])
+        res = route.resource
+        resource = ""
+        if res is not None:
+            resource = res.plural + (f"/{route.subresource}" if route.subresource else "")
+        group = res.group if res is not None else ""
+        if not allowed(
+            user, [*groups, AUTHENTICATED], route.verb, group, resource, route.namespace
+        ):
+            raise ApiError(forbidden(res, route.verb, route.namespace, route.name, path, user))
 
     def _apply_fault(self, fault: Fault, route: Route, path: str, query: dict[str, str]) -> None:
         if fault.hold is not None:
