@@ -226,7 +226,9 @@ class _Reactor(_World):
     """A tick's world, plus status fields to record in the next write of an object (the
     lastHandled* values go out with the outcome, in one status patch, as the controllers do)."""
 
-    def __init__(self, cluster: DemoCluster, now: datetime, emitted: dict) -> None:
+    def __init__(
+        self, cluster: DemoCluster, now: datetime, emitted: dict[tuple[str, str], datetime]
+    ) -> None:
         super().__init__(cluster, now, emitted)
         self.stamp: dict[ObjKey, Obj] = {}
 
@@ -297,9 +299,11 @@ def flux_progressing(w: _Reactor, obj: Obj, memo: Obj) -> str:
     message = _progressing_message(w, obj)
     new = _copy(obj)
     status = _status(new)
-    status["conditions"] = set_conditions(
+    status["conditions"] = set_condition(
         status.get("conditions") or [],
-        [("Reconciling", "True", "Progressing")],
+        "Reconciling",
+        "True",
+        "Progressing",
         message,
         w.ts,
         generation,
@@ -330,10 +334,10 @@ def _handled(obj: Obj) -> Obj:
 def flux_outcome(w: _Reactor, obj: Obj, memo: Obj) -> str:
     """Second write: the reconcile's result, with lastHandledReconcileAt."""
     gk = group_kind(obj)
-    if is_suspended(obj):
-        return _record_only(w, obj, "suspended: request recorded, nothing reconciled")
-    w.stamp[key_of(obj)] = _handled(obj)
     before = memo["ready"] if "ready" in memo else _ready(obj)
+    if is_suspended(obj):
+        return _record_only(w, obj, before, "suspended: request recorded, nothing reconciled")
+    w.stamp[key_of(obj)] = _handled(obj)
     if gk == KUSTOMIZATION:
         return _kustomization_outcome(w, obj, before)
     if gk == HELMRELEASE:
@@ -341,19 +345,24 @@ def flux_outcome(w: _Reactor, obj: Obj, memo: Obj) -> str:
     return _generic_outcome(w, obj, before)
 
 
-def _record_only(w: _Reactor, obj: Obj, what: str) -> str:
+def _record_only(w: _Reactor, obj: Obj, before: Obj | None, what: str) -> str:
+    """Suspended mid-way: the request is recorded, Ready says again what it said before."""
     new = _copy(obj)
     status = _status(new)
     status.update(_handled(obj))
-    # Reconciling from an interrupted reconcile goes; Ready keeps what it said.
-    status["conditions"] = drop_condition(status.get("conditions") or [], "Reconciling")
-    ready = _ready(obj)
-    if (
-        ready is not None
-        and ready.get("status") == "Unknown"
-        and ready.get("reason") == "Progressing"
-    ):
-        status["conditions"] = drop_condition(status["conditions"], "Ready")
+    conditions = drop_condition(status.get("conditions") or [], "Reconciling")
+    conditions = drop_condition(conditions, "Ready")
+    if before is not None:
+        conditions = set_condition(
+            conditions,
+            "Ready",
+            before["status"],
+            before["reason"],
+            before["message"],
+            before["lastTransitionTime"],
+            before.get("observedGeneration"),
+        )
+    status["conditions"] = conditions
     w.update(group_kind(obj), obj, new)
     return f"{obj['kind']} {_ref(obj)}: {what}"
 

@@ -383,6 +383,24 @@ def test_suspend_stops_the_timeline_and_resume_reconciles(
     )
 
 
+def test_suspending_mid_reconcile_records_the_request_and_leaves_ready_as_it_was(
+    fresh_client: ApiClient, controllers: Controllers
+) -> None:
+    gitlab = ("bigbang", "gitlab")
+    before = get(fresh_client, HR, *gitlab)
+    patch(fresh_client, HR, *gitlab, reconcile({"reconcile.fluxcd.io/requestedAt": TOKEN}))
+    controllers.tick()  # Progressing
+    patch(fresh_client, HR, *gitlab, {"spec": {"suspend": True}})
+    controllers.tick()
+    after = get(fresh_client, HR, *gitlab)
+    assert after["status"]["lastHandledReconcileAt"] == TOKEN
+    ready = [c for c in after["status"]["conditions"] if c["type"] == "Ready"]
+    assert ready == [c for c in before["status"]["conditions"] if c["type"] == "Ready"]
+    assert condition(after, "Reconciling") is None
+    assert after["status"]["history"] == before["status"]["history"]
+    assert not controllers.busy
+
+
 # --- Argo CD: sync, refresh, terminate ----------------------------------------------------------
 
 
