@@ -17,7 +17,13 @@ import pytest
 from kubernetes import client, watch
 from kubernetes.client import ApiClient
 
-from clusters.demo.controllers import Controllers, handles_reconcile_requests
+from clusters.demo.controllers import (
+    FORCE_AT,
+    Controllers,
+    annotation_request,
+    handles_reconcile_requests,
+    retry_outcome,
+)
 from clusters.demo.crds import validator
 from clusters.demo.server import DemoCluster
 from clusters.demo.timeline import Timeline
@@ -560,3 +566,57 @@ def test_the_running_controllers_react_within_their_ticks(
     phases = [s["status"]["operationState"]["phase"] for s in states]
     assert phases.index("Running") < phases.index("Succeeded")
     assert states[-1]["status"]["sync"]["status"] == "Synced"
+
+
+# --- the pure rules ------------------------------------------------------------------------------
+
+
+FORCE = FORCE_AT
+
+
+@pytest.mark.parametrize(
+    ("annotations", "handled", "expected"),
+    [
+        ({"reconcile.fluxcd.io/requestedAt": "a", FORCE: "a"}, {}, (True, "a")),
+        ({"reconcile.fluxcd.io/requestedAt": "b", FORCE: "a"}, {}, (False, "a")),  # stale value
+        (
+            {"reconcile.fluxcd.io/requestedAt": "a", FORCE: "a"},
+            {"lastHandledForceAt": "a"},
+            (False, "a"),
+        ),  # fmt: skip
+        (
+            {"reconcile.fluxcd.io/requestedAt": "a", FORCE: "a"},
+            {"lastHandledReconcileAt": "a"},
+            (False, "a"),
+        ),  # fmt: skip
+        ({"reconcile.fluxcd.io/requestedAt": "a"}, {}, (False, None)),
+    ],
+)
+def test_force_requests_follow_handle_annotation_request(
+    annotations: dict[str, str], handled: dict[str, str], expected: tuple[bool, str | None]
+) -> None:
+    obj = {"metadata": {"annotations": annotations}, "status": handled}
+    assert annotation_request(obj, FORCE, "lastHandledForceAt") == expected
+
+
+IMMUTABLE = 'Deployment.apps "x" is invalid: spec.selector: Invalid value: {}: field is immutable'
+DENIED = 'admission webhook "validate.kyverno.svc-fail" denied the request'
+
+
+@pytest.mark.parametrize(
+    ("reason", "message", "force", "heals"),
+    [
+        ("GitOperationFailed", "dial tcp 10.0.0.1:443: i/o timeout", False, True),
+        ("HealthCheckFailed", "health check failed after 5m0s", False, True),
+        ("DependencyNotReady", "dependency 'a/b' is not ready", False, True),
+        ("UpgradeFailed", IMMUTABLE, False, False),
+        ("UpgradeFailed", IMMUTABLE, True, True),  # Helm's replacement strategy
+        ("UpgradeFailed", DENIED, False, False),
+        ("UpgradeFailed", DENIED, True, False),  # the policy still denies it
+    ],
+)
+def test_whether_a_retry_heals_depends_on_the_cause(
+    reason: str, message: str, force: bool, heals: bool
+) -> None:
+    failed = {"type": "Ready", "status": "False", "reason": reason, "message": message}
+    assert retry_outcome(failed, force=force) is heals
