@@ -34,6 +34,10 @@ have no status subresource), conditions that keep their lastTransitionTime while
 holds, and core v1 Events that are aggregated (count, lastTimestamp) when they repeat and expire
 after an hour, as the API server's event TTL does. Nothing random: the same start state and clock
 give the same writes.
+
+A suspended Flux object (``spec.suspend: true``) gets no writes and no Events from the steps, as its
+controller stops reconciling it; what the demo's controllers do for requests (reconcile, suspend,
+sync ...) is in ``clusters.demo.controllers``.
 """
 
 from __future__ import annotations

@@ -253,16 +253,17 @@ def test_the_bad_values_incident_fails_again_on_reconcile(
     assert_valid(after)
 
 
-def _failed_monitoring_upgrade(cluster: DemoCluster, clock: Clock) -> None:
+def _failed_monitoring_upgrade(cluster: DemoCluster, clock: Clock) -> Timeline:
     timeline = Timeline(cluster, clock=clock)
     timeline.step()  # Big Bang moves monitoring to a new chart
     timeline.step()  # the upgrade fails on an immutable selector
+    return timeline
 
 
 def test_force_fixes_the_immutable_selector_that_a_plain_reconcile_does_not(
     fresh_client: ApiClient, fresh_cluster: DemoCluster, clock: Clock, controllers: Controllers
 ) -> None:
-    _failed_monitoring_upgrade(fresh_cluster, clock)
+    timeline = _failed_monitoring_upgrade(fresh_cluster, clock)
     monitoring = ("bigbang", "monitoring")
     failed = get(fresh_client, HR, *monitoring)
     assert condition(failed, "Ready") == ("False", "UpgradeFailed")
@@ -293,6 +294,8 @@ def test_force_fixes_the_immutable_selector_that_a_plain_reconcile_does_not(
     )
     assert newest["version"] == again["status"]["history"][0]["version"] + 1
     assert_valid(fixed)
+    timeline.step()  # the scripted rollback: nothing to remediate any more
+    assert get(fresh_client, HR, *monitoring)["status"] == status
 
 
 def test_reset_clears_the_failure_counts_and_retries(
