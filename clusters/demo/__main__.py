@@ -1,13 +1,16 @@
 """Run the demo cluster.
 
     python -m clusters.demo --port 8001 --kubeconfig var/demo-kubeconfig.yaml [--host 127.0.0.1]
-        [--tls] [--timeline [--step-seconds 15]]
+        [--tls] [--timeline [--step-seconds 15]] [--controllers [--react-seconds 2]]
 
 Serves the ADR-003 platform scenario until SIGINT/SIGTERM and writes a kubeconfig (context
 ``demo``) that the dashboard, kubectl and the ``kubernetes`` client can use unchanged.
 
 ``--timeline`` plays the scripted episodes of ``clusters.demo.timeline`` (failures that heal, one
 step every ``--step-seconds``) so whatever polls the cluster sees it move; each step is logged.
+
+``--controllers`` runs ``clusters.demo.controllers``: reconcile / suspend / refresh / sync
+requests written to the cluster get the controllers' answer, one phase every ``--react-seconds``.
 
 ``--tls`` makes a fresh throwaway PKI in ``demo-pki/`` next to the kubeconfig and serves HTTPS;
 the kubeconfig then trusts that CA. The PKI's client certificate (CN=tidewatch) is accepted in
@@ -24,6 +27,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from clusters.demo.controllers import DEFAULT_TICK_SECONDS, Controllers
 from clusters.demo.kubeconfig import write_kubeconfig
 from clusters.demo.scale import build_scaled_platform
 from clusters.demo.server import DemoCluster, TlsConfig
@@ -69,6 +73,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=DEFAULT_STEP_SECONDS,
         help=f"seconds between timeline steps (default {DEFAULT_STEP_SECONDS:g})",
     )
+    parser.add_argument(
+        "--controllers",
+        action="store_true",
+        help="answer reconcile, suspend, refresh and sync requests as the controllers do",
+    )
+    parser.add_argument(
+        "--react-seconds",
+        type=positive_seconds,
+        default=DEFAULT_TICK_SECONDS,
+        help=f"seconds between phases of a reaction (default {DEFAULT_TICK_SECONDS:g})",
+    )
     return parser.parse_args(argv)
 
 
@@ -100,11 +115,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     print(f"demo cluster serving {url} (kubeconfig {path}, context {args.context})", flush=True)
-    timeline = None
-    if args.timeline:
-        # The timeline reports each step through logging; nothing else configures it here.
+    timeline, controllers = None, None
+    lock = threading.Lock()
+    if args.timeline or args.controllers:
+        # Both report through logging; nothing else configures it here.
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-        timeline = Timeline(cluster, step_seconds=args.step_seconds)
+    if args.controllers:
+        controllers = Controllers(cluster, tick_seconds=args.react_seconds, lock=lock)
+        controllers.start()
+        print(f"demo controllers: one phase every {args.react_seconds:g}s", flush=True)
+    if args.timeline:
+        timeline = Timeline(cluster, step_seconds=args.step_seconds, lock=lock)
         timeline.start()
         print(f"demo timeline: one step every {args.step_seconds:g}s", flush=True)
     try:
@@ -112,6 +133,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if timeline is not None:
             timeline.stop()
+        if controllers is not None:
+            controllers.stop()
         cluster.stop()
     return 0
 

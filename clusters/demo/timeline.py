@@ -34,6 +34,10 @@ have no status subresource), conditions that keep their lastTransitionTime while
 holds, and core v1 Events that are aggregated (count, lastTimestamp) when they repeat and expire
 after an hour, as the API server's event TTL does. Nothing random: the same start state and clock
 give the same writes.
+
+A suspended Flux object (``spec.suspend: true``) gets no writes and no Events from the steps, as its
+controller stops reconciling it; what the demo's controllers do for requests (reconcile, suspend,
+sync ...) is in ``clusters.demo.controllers``.
 """
 
 from __future__ import annotations
@@ -48,7 +52,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from clusters.demo.fields import creator, record_write, status_writer
+from clusters.demo.fields import creator, group_kind, record_write, status_writer
 from clusters.demo.scenario import (
     SOURCE_CONTROLLER,
     Clock,
@@ -278,6 +282,9 @@ class _World:
     cluster: DemoCluster
     now: datetime
     emitted: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    # The scripted timeline plays the controllers' reconciles, which a suspended object does not
+    # get: its writes to a suspended Flux object (and Events about it) are left out.
+    skip_suspended: bool = False
 
     @property
     def ts(self) -> str:
@@ -300,6 +307,8 @@ class _World:
 
     def update(self, gk: GroupKind, old: Obj, new: Obj) -> Obj:
         """Write ``new`` as a merge patch against ``old``: only what changed goes over."""
+        if self._suspended(gk, old):
+            return old
         patch = merge_diff(old, new)
         patch.pop("metadata", None)  # server-owned here; spec changes go through change_spec
         if not patch:
@@ -314,11 +323,21 @@ class _World:
 
     def change_spec(self, gk: GroupKind, obj: Obj, spec_patch: Obj) -> Obj:
         """A user/Big Bang edit: the API server bumps metadata.generation."""
+        if self._suspended(gk, obj):
+            return obj
         meta = obj["metadata"]
         patch: Obj = {"spec": spec_patch}
         manager, operation = creator(obj)
         self._record(patch, obj, merge_patch(obj, patch), manager, operation, False)
         return self.cluster.patch(gk[0], gk[1], meta.get("namespace"), meta["name"], patch)
+
+    def _suspended(self, gk: GroupKind, obj: Obj) -> bool:
+        """Whether the object is suspended now (perhaps since the step read it)."""
+        if not self.skip_suspended:
+            return False
+        meta = obj["metadata"]
+        live = self.cluster.get(gk[0], gk[1], meta.get("namespace"), meta["name"]) or obj
+        return is_suspended(live)
 
     def _record(
         self, patch: Obj, old: Obj, new: Obj, manager: str, operation: str, through_status: bool
@@ -347,6 +366,8 @@ class _World:
     ) -> None:
         """Record an Event; a repeat of the same one is aggregated as client-go's correlator
         does (count + 1, lastTimestamp now) instead of piling up."""
+        if self._suspended(group_kind(involved), involved):
+            return
         new = event(
             Clock(self.now),
             involved,
@@ -373,6 +394,11 @@ class _World:
             if self.now - last > EVENT_TTL:
                 self.cluster.delete(*EVENT, *key)
                 del self.emitted[key]
+
+
+def is_suspended(obj: Obj) -> bool:
+    """``spec.suspend: true``, as ``flux suspend`` sets it (Argo CD objects have no such field)."""
+    return (obj.get("spec") or {}).get("suspend") is True
 
 
 def _copy(obj: Obj) -> Obj:
@@ -571,6 +597,11 @@ def helm_upgrade_fails(w: _World) -> str:
 
 def helm_rollback(w: _World) -> str:
     hr = w.get(HELMRELEASE, *MONITORING)
+    ready = find_condition(hr.get("status", {}).get("conditions") or [], "Ready")
+    if ready is not None and ready.get("status") == "True":
+        # Someone fixed the failed upgrade meanwhile (``flux reconcile hr --force``): nothing to
+        # remediate, helm-controller rolls nothing back.
+        return f"HelmRelease {MONITORING[0]}/{MONITORING[1]}: Ready again, no rollback needed"
     rel = _Release(hr)
     previous = rel.deployed()
     generation = hr["metadata"].get("generation")
@@ -1349,6 +1380,7 @@ class Timeline:
         *,
         step_seconds: float = DEFAULT_STEP_SECONDS,
         clock: Callable[[], datetime] | None = None,
+        lock: threading.Lock | None = None,
     ) -> None:
         if step_seconds <= 0:
             raise ValueError(f"step_seconds must be positive, not {step_seconds}")
@@ -1359,7 +1391,9 @@ class Timeline:
         self._position = 0
         self.loops = 0
         # Serialises step() between the thread and direct callers: a step is several writes.
-        self._lock = threading.Lock()
+        # ``lock`` shares it with the demo's controllers (clusters.demo.controllers), whose
+        # reactions read and write the same objects.
+        self._lock = lock or threading.Lock()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._emitted: dict[tuple[str, str], datetime] = {}
@@ -1386,7 +1420,7 @@ class Timeline:
             if self._position == 0:
                 self.loops += 1
             now = self._clock().astimezone(UTC).replace(microsecond=0)
-            world = _World(self.cluster, now, self._emitted)
+            world = _World(self.cluster, now, self._emitted, skip_suspended=True)
             try:
                 what = run(world)
             except ObjectMissing as exc:

@@ -21,6 +21,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.core.servers.basehttp import run
 from django.core.wsgi import get_wsgi_application
 
+from clusters.demo.controllers import DEFAULT_TICK_SECONDS, Controllers
 from clusters.demo.kubeconfig import write_kubeconfig
 from clusters.demo.scale import BOUNDARIES as SCALE_BOUNDARIES
 from clusters.demo.scale import build_scaled_platform
@@ -51,6 +52,12 @@ class Command(BaseCommand):
             type=positive_seconds,
             default=DEFAULT_STEP_SECONDS,
             help="seconds between steps of the scripted timeline",
+        )
+        parser.add_argument(
+            "--react-seconds",
+            type=positive_seconds,
+            default=DEFAULT_TICK_SECONDS,
+            help="seconds between the phases of the demo controllers' reactions to actions",
         )
         parser.add_argument(
             "--no-timeline",
@@ -97,9 +104,14 @@ class Command(BaseCommand):
             daemon=True,
         )
         poller.start()
+        # The controllers answer actions (reconcile, suspend, sync ...) with the timeline or not;
+        # one lock keeps a scripted step and a reaction from interleaving their writes.
+        lock = threading.Lock()
+        controllers = Controllers(cluster, tick_seconds=float(options["react_seconds"]), lock=lock)
+        controllers.start()
         timeline = None
         if not options["no_timeline"]:
-            timeline = Timeline(cluster, step_seconds=float(options["step_seconds"]))
+            timeline = Timeline(cluster, step_seconds=float(options["step_seconds"]), lock=lock)
             timeline.start()
 
         def terminate(signum: int, frame: FrameType | None) -> None:
@@ -123,6 +135,7 @@ class Command(BaseCommand):
             stop.set()
             if timeline is not None:
                 timeline.stop()
+            controllers.stop()
             poller.join(timeout=10)
             cluster.stop()
             self.stdout.write("stopped")
