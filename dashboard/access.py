@@ -55,10 +55,8 @@ class LoginRequiredUnlessAnonymousRead:
             if request.method not in READ_METHODS and (
                 row.scope != OPERATE or not is_action_path(path)
             ):
-                return JsonResponse(
-                    {"error": "API tokens are read-only unless created with --scope operate"},
-                    status=403,
-                )
+                # Unchanged wording: read-only installs answer exactly as before actions existed.
+                return JsonResponse({"error": "API tokens are read-only"}, status=403)
             request.api_token = row  # type: ignore[attr-defined]
             return self.get_response(request)
         if request.user.is_authenticated or _anonymous_read(request):

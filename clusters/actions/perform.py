@@ -213,7 +213,13 @@ class _Run:
                 }
             )
             try:
-                self._call(target, self.api.replace_namespaced_custom_object, body)
+                # client-go's Update sends application/json; this client would send no type.
+                self._call(
+                    target,
+                    self.api.replace_namespaced_custom_object,
+                    body,
+                    _headers={"Content-Type": patches.UPDATE},
+                )
                 return
             except _Stop as stop:
                 if stop.outcome.status != 409 or attempt == CONFLICT_RETRIES - 1:
