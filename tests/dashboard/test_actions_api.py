@@ -363,3 +363,13 @@ def test_the_audit_lists_every_attempt_newest_first(acting, op_client, demo):
     narrowed = op_client.get("/api/v1/audit", {"kind": "Application"}).json()
     assert [a["name"] for a in narrowed["attempts"]] == ["portfolio"]
     assert GitOpsObject.objects.exists()
+
+
+def test_create_api_token_makes_read_tokens_unless_asked_for_operate(db, capsys):
+    from django.core.management import call_command
+
+    call_command("create_api_token", "report")
+    call_command("create_api_token", "bot", "--scope", "operate")
+    scopes = dict(ApiToken.objects.values_list("name", "scope"))
+    assert scopes == {"report": "read", "bot": "operate"}
+    assert "(operate) created" in capsys.readouterr().err
