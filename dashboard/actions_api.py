@@ -265,9 +265,24 @@ def _perform(
     except KubeError as exc:
         return Outcome(FAILED, f"cannot reach cluster {obj.cluster.name}: {exc.message}")
     target = Target(obj.kind, obj.namespace, obj.name, obj.version)
+    # The versions this cluster serves, as stored: the sources --with-source reaches.
+    versions = dict(
+        GitOpsObject.objects.filter(cluster=obj.cluster, tool="flux")
+        .order_by()
+        .values_list("kind", "version")
+        .distinct()
+    )
     try:
         with api, request_deadline(timeout * 3):
-            return perform(api, target, action, params, username=identity.username, timeout=timeout)
+            return perform(
+                api,
+                target,
+                action,
+                params,
+                username=identity.username,
+                timeout=timeout,
+                versions=versions,
+            )
     except Exception as exc:  # never a 500 for an action: the attempt is still recorded
         log.exception("action %s on %s failed unexpectedly", action, target.path)
         return Outcome(FAILED, f"{type(exc).__name__}: {exc}"[:500])

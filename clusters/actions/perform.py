@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,11 +79,14 @@ def perform(
     *,
     username: str,
     timeout: float = 10.0,
+    versions: Mapping[str, str] | None = None,
 ) -> Outcome:
-    """Do ``action`` on ``target`` as the CLI would; the outcome says what the cluster said."""
+    """Do ``action`` on ``target`` as the CLI would; the outcome says what the cluster said.
+    ``versions`` (kind -> served version) names the version of a source ``--with-source``
+    reaches; the catalog's otherwise."""
     if catalog.find(target.kind, action) is None:
         return Outcome(DENIED_BY_TIDEWATCH, f"{target.kind} has no action {action!r}")
-    run = _Run(k8s.CustomObjectsApi(api), timeout)
+    run = _Run(k8s.CustomObjectsApi(api), timeout, versions or {})
     try:
         if action in ("refresh", "hard-refresh"):
             ts = patches.timestamp()
@@ -106,9 +110,12 @@ def _done(target: Target, action: str) -> str:
 
 
 class _Run:
-    def __init__(self, api: k8s.CustomObjectsApi, timeout: float) -> None:
+    def __init__(
+        self, api: k8s.CustomObjectsApi, timeout: float, versions: Mapping[str, str]
+    ) -> None:
         self.api = api
         self.timeout = timeout
+        self.versions = versions
         self.sent: list[dict[str, Any]] = []
         self.live: dict[str, Any] | None = None
 
@@ -182,7 +189,11 @@ class _Run:
                 raise _Stop(
                     Outcome(DENIED_BY_TIDEWATCH, f"cannot reconcile a source of kind {ref.kind}")
                 )
-            step = Target(ref.kind, ref.namespace, ref.name) if ref else None
+            step = (
+                Target(ref.kind, ref.namespace, ref.name, self.versions.get(ref.kind, ""))
+                if ref
+                else None
+            )
         return chain
 
     def _refuse_if(self, target: Target, action: str, live: dict[str, Any]) -> None:
