@@ -5,7 +5,8 @@
   ``/oidc/authenticate`` and ``/oidc/callback`` (single sign-on, routed only when configured).
 - ``/admin/`` and ``/static/`` look after themselves (the admin has its own, staff-only login).
 - ``/api/``: a logged-in session, or ``Authorization: Bearer <API token>`` for automation
-  (read-only: GET and HEAD), or anonymous GETs when TIDEWATCH_ANONYMOUS_READ is on. A bearer token
+  (GET and HEAD; a token with scope ``operate`` may also POST actions: dashboard/actions_api.py),
+  or anonymous GETs when TIDEWATCH_ANONYMOUS_READ is on. A bearer token
   that is wrong is refused (401) even then: a caller presenting a credential wants to know it is
   bad. Refusals are JSON.
 - ``/metrics``: with TIDEWATCH_METRICS_TOKEN set, only that bearer token or an API token; without
@@ -22,7 +23,7 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from dashboard.models import ApiToken
+from dashboard.models import OPERATE, ApiToken
 
 OPEN_PREFIXES = ("/healthz", "/readyz", "/admin/", "/static/")
 OPEN_PATHS = frozenset({"/login", "/logout", "/oidc/authenticate", "/oidc/callback"})
@@ -46,12 +47,18 @@ class LoginRequiredUnlessAnonymousRead:
         return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
 
     def _api(self, request: HttpRequest) -> HttpResponse:
+        path = request.path
         token = bearer_token(request)
         if token is not None:
-            if ApiToken.authenticate(token) is None:
+            row = ApiToken.authenticate(token)
+            if row is None:
                 return _unauthorized("invalid API token")
-            if request.method not in READ_METHODS:
+            if request.method not in READ_METHODS and (
+                row.scope != OPERATE or not is_action_path(path)
+            ):
+                # Unchanged wording: read-only installs answer exactly as before actions existed.
                 return JsonResponse({"error": "API tokens are read-only"}, status=403)
+            request.api_token = row  # type: ignore[attr-defined]
             return self.get_response(request)
         if request.user.is_authenticated or _anonymous_read(request):
             return self.get_response(request)
@@ -71,6 +78,12 @@ class LoginRequiredUnlessAnonymousRead:
         if request.user.is_authenticated or _anonymous_read(request):
             return self.get_response(request)
         return _unauthorized("authentication required")
+
+
+def is_action_path(path: str) -> bool:
+    """``/api/v1/objects/<cluster>/<kind>/<namespace>/<name>/actions/<action>``."""
+    parts = path.split("/")
+    return len(parts) == 10 and parts[1:4] == ["api", "v1", "objects"] and parts[8] == "actions"
 
 
 def bearer_token(request: HttpRequest) -> str | None:

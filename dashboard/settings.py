@@ -185,6 +185,17 @@ if TIDEWATCH_COLLECTED_STATIC:
 # --- Tidewatch ---------------------------------------------------------------------------
 TIDEWATCH_CLUSTERS = env_str("TIDEWATCH_CLUSTERS", str(BASE_DIR / "clusters.yaml"))
 TIDEWATCH_ANONYMOUS_READ = env_bool("TIDEWATCH_ANONYMOUS_READ", False)
+# Actions (README "Actions"): "off" (no endpoint), "service-account" (Tidewatch's own
+# credentials after a Tidewatch role check) or "impersonate" (the cluster's RBAC decides).
+TIDEWATCH_ACTIONS = env_str("TIDEWATCH_ACTIONS", "off").strip().lower()
+if TIDEWATCH_ACTIONS not in ("off", "service-account", "impersonate"):
+    raise ImproperlyConfigured(
+        f"TIDEWATCH_ACTIONS must be off, service-account or impersonate, got {TIDEWATCH_ACTIONS!r}"
+    )
+TIDEWATCH_OPERATOR_GROUP = env_str("TIDEWATCH_OPERATOR_GROUP", "tidewatch-operators")
+TIDEWATCH_VIEWER_GROUP = env_str("TIDEWATCH_VIEWER_GROUP", "tidewatch-viewers")
+# Seconds one action's requests to the cluster may take in all (connect + read per request).
+TIDEWATCH_ACTION_TIMEOUT = env_int("TIDEWATCH_ACTION_TIMEOUT", 10, minimum=1)
 TIDEWATCH_DEFAULT_POLL_INTERVAL = env_int("TIDEWATCH_POLL_INTERVAL", 30, minimum=5)
 # The longest poll_interval a clusters.yaml entry may ask for (seconds); longer is a broken entry.
 TIDEWATCH_MAX_POLL_INTERVAL = env_int("TIDEWATCH_MAX_POLL_INTERVAL", 86_400, minimum=5)

@@ -4,7 +4,16 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import path, register_converter
 
-from dashboard import api, auth_views, browse_views, metrics, object_views, ownership_views, views
+from dashboard import (
+    actions_api,
+    api,
+    auth_views,
+    browse_views,
+    metrics,
+    object_views,
+    ownership_views,
+    views,
+)
 from dashboard.links import NameConverter
 
 # Every segment that holds a name from a cluster: any non-empty string round-trips (links.py).
@@ -51,6 +60,18 @@ urlpatterns = [
         api.object_events,
         name="api-object-events",
     ),
+    # Actions: every route answers 404 while TIDEWATCH_ACTIONS is off (dashboard/actions_api.py).
+    path(
+        "api/v1/objects/<name:cluster>/<name:kind>/<name:namespace>/<name:name>/actions",
+        actions_api.object_actions,
+        name="api-object-actions",
+    ),
+    path(
+        "api/v1/objects/<name:cluster>/<name:kind>/<name:namespace>/<name:name>/actions/<name:action>",
+        actions_api.run_action,
+        name="api-object-action",
+    ),
+    path("api/v1/audit", actions_api.audit, name="api-audit"),
     path("admin/", admin.site.urls),
 ]
 

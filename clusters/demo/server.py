@@ -38,6 +38,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -231,6 +232,30 @@ def unsupported_media_type(content_type: str) -> dict[str, Any]:
         f"application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"
         f' (got "{content_type}")',
     )
+
+
+# --- request log -----------------------------------------------------------------------------
+
+# The newest write requests a DemoCluster keeps (DemoCluster.writes): enough for a test's actions.
+WRITE_LOG_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class WriteRequest:
+    """One write as received: what a test compares with what a CLI sends."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    content_type: str
+    body: bytes
+    impersonation: tuple[tuple[str, str], ...]  # (header, value), one pair per header line
+
+    def json(self) -> Any:
+        return orjson.loads(self.body) if self.body else None
+
+    def header_values(self, name: str) -> list[str]:
+        return [value for header, value in self.impersonation if header == name]
 
 
 # --- faults --------------------------------------------------------------------------------------
@@ -768,6 +793,16 @@ class _Handler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:  # noqa: N802
         self._handle("DELETE")
 
+    def _written(self, method: str, path: str, query: dict[str, str], body: bytes) -> WriteRequest:
+        impersonation = tuple(
+            (name, value)
+            for name in ("Impersonate-User", "Impersonate-Group", "Impersonate-Uid")
+            for value in (self.headers.get_all(name) or [])
+        )
+        return WriteRequest(
+            method, path, query, self.headers.get("Content-Type") or "", body, impersonation
+        )
+
     def _read_body(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length > 0 else b""
@@ -847,6 +882,8 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._read_body()
         parts = urlsplit(self.path)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        if method != "GET":
+            cluster.record_write(self._written(method, parts.path, query, body))
         try:
             # Authentication comes first, so even a path that does not exist answers 401.
             authorized = (
@@ -1576,6 +1613,7 @@ class DemoCluster:
         )
         self._faults: list[Fault] = []
         self._faults_lock = threading.Lock()
+        self._writes: deque[WriteRequest] = deque(maxlen=WRITE_LOG_LIMIT)
         # Complete lists asked for (first pages), per "group/plural": what a poll or a resync
         # costs the API server (bench/watch.py counts them).
         self.list_requests: dict[str, int] = {}
@@ -1589,6 +1627,16 @@ class DemoCluster:
         for obj in objects:
             if self.discovery.for_object(obj) is not None:
                 self.apply(obj)
+
+    def record_write(self, request: WriteRequest) -> None:
+        with self._faults_lock:
+            self._writes.append(request)
+
+    def writes(self, path_contains: str = "") -> list[WriteRequest]:
+        """The write requests received (oldest first, the newest WRITE_LOG_LIMIT), optionally
+        only those whose path contains ``path_contains``."""
+        with self._faults_lock:
+            return [w for w in self._writes if path_contains in w.path]
 
     def count_list(self, resource: Resource) -> None:
         key = f"{resource.group}/{resource.plural}"

@@ -28,8 +28,13 @@ URLS = {
     "api-object": "/api/v1/objects/demo/HelmRelease/bigbang/gitlab",
     "api-object-history": "/api/v1/objects/demo/HelmRelease/bigbang/gitlab/history",
     "api-object-events": "/api/v1/objects/demo/HelmRelease/bigbang/gitlab/events",
+    "api-object-actions": "/api/v1/objects/demo/HelmRelease/bigbang/gitlab/actions",
+    "api-audit": "/api/v1/audit",
 }
-POST_ONLY = {"logout"}  # signing out is a POST with CSRF, never a GET
+# Signing out is a POST with CSRF, never a GET; so is running an action.
+POST_ONLY = {"logout", "api-object-action"}
+# These answer only with TIDEWATCH_ACTIONS on (404 otherwise: tests/dashboard/test_actions_api.py).
+NEED_ACTIONS = {"api-object-actions", "api-audit"}
 
 
 def route_names() -> set[str]:
@@ -47,10 +52,14 @@ def test_every_route_is_covered():
     assert route_names() == set(URLS) | POST_ONLY
     for name, url in URLS.items():
         assert resolve(url.split("?")[0]).url_name == name
+    action = "/api/v1/objects/demo/HelmRelease/bigbang/gitlab/actions/reconcile"
+    assert resolve(action).url_name == "api-object-action"
 
 
 @pytest.mark.parametrize("name", URLS)
-def test_head_answers_like_get(client, polled, django_user_model, name):
+def test_head_answers_like_get(client, polled, django_user_model, name, settings):
+    if name in NEED_ACTIONS:
+        settings.TIDEWATCH_ACTIONS = "service-account"
     if name != "login":  # the login page sends a signed-in user on
         client.force_login(django_user_model.objects.create_user("rita", password="x" * 12))
     url = URLS[name]
