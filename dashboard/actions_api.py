@@ -31,6 +31,7 @@ from clusters.actions.perform import (
     Target,
     perform,
 )
+from clusters.impersonation import ImpersonationError, acting_client
 from clusters.kube import KubeError, build_api_client
 from clusters.models import Cluster, GitOpsObject
 from clusters.registry import spec_of
@@ -96,16 +97,10 @@ def preview(obj: GitOpsObject, action: str, username: str) -> list[dict[str, Any
 
     if action in ("refresh", "hard-refresh"):
         return [patch(target, patches.refresh_patch(ts, hard=action == "hard-refresh"))]
-    if action in ("sync", "terminate"):
-        body = (
-            patches.sync_update(obj.raw, username)
-            if action == "sync"
-            else patches.terminate_update(obj.raw)
-        )
-        change = patches.update_change(action, body)
-        return [
-            {"method": "PUT", "path": target.path, "contentType": patches.UPDATE, "body": change}
-        ]
+    if action == "sync":
+        return [patch(target, patches.sync_patch(obj.raw, username))]
+    if action == "terminate":
+        return [patch(target, patches.terminate_patch(obj.raw))]
     if action == "suspend":
         return [patch(target, patches.suspend_patch(obj.raw))]
     if action == "resume":
@@ -197,7 +192,7 @@ def _actor(request: HttpRequest) -> tuple[str, KubeIdentity]:
     token = getattr(request, "api_token", None)
     if token is not None:
         username = TOKEN_USER_PREFIX + token.name
-        return username, KubeIdentity(username, (roles.AUTHENTICATED_GROUP,))
+        return username, KubeIdentity(username, ())
     if not request.user.is_authenticated:
         return "anonymous", KubeIdentity("system:anonymous", ())
     identity = roles.kube_identity(request)
@@ -226,34 +221,11 @@ def _client_for(cluster: Cluster, identity: KubeIdentity, mode: str) -> k8s.ApiC
     """The client an action is sent with: Tidewatch's own credentials, or (impersonate) a
     client whose requests carry Impersonate-User / Impersonate-Group for ``identity``."""
     api = build_api_client(spec_of(cluster))
-    if mode != "impersonate":
-        return api
     try:
-        from clusters.impersonation import impersonated  # i12-rbac's, once merged
-    except ImportError:
-        return _with_impersonation_headers(api, identity)
-    return impersonated(api, identity)
-
-
-def _with_impersonation_headers(api: k8s.ApiClient, identity: KubeIdentity) -> k8s.ApiClient:
-    # Stand-in until clusters/impersonation.py lands. Impersonate-Group is one header line per
-    # group (the API server reads them as a list), which the client's header dict cannot hold,
-    # so the headers are added where urllib3 takes a multi-valued header dict.
-    import urllib3
-
-    pool = api.rest_client.pool_manager
-    send = pool.request
-
-    def request(method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        headers = urllib3.HTTPHeaderDict(kwargs.get("headers") or {})
-        headers["Impersonate-User"] = identity.username
-        for group in identity.groups:
-            headers.add("Impersonate-Group", group)
-        kwargs["headers"] = headers
-        return send(method, url, *args, **kwargs)
-
-    pool.request = request
-    return api
+        return acting_client(api, mode, identity)
+    except ImpersonationError:
+        api.close()
+        raise
 
 
 def _perform(
@@ -264,6 +236,8 @@ def _perform(
         api = _client_for(obj.cluster, identity, mode)
     except KubeError as exc:
         return Outcome(FAILED, f"cannot reach cluster {obj.cluster.name}: {exc.message}")
+    except ImpersonationError as exc:
+        return Outcome(DENIED_BY_TIDEWATCH, f"cannot act as {identity.username}: {exc}")
     target = Target(obj.kind, obj.namespace, obj.name, obj.version)
     # The versions this cluster serves, as stored: the sources --with-source reaches.
     versions = dict(

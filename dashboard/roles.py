@@ -7,15 +7,19 @@ groups claim or an admin can put users in them; superusers are operators.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from django.conf import settings
 from django.http import HttpRequest
 
+log = logging.getLogger("tidewatch.actions")
 Role = Literal["operator", "viewer"]
 SESSION_KUBE_GROUPS = "tidewatch_kube_groups"
-AUTHENTICATED_GROUP = "system:authenticated"
+# Groups the API server reserves for its own components and for what it adds itself
+# (system:authenticated): never sent, whatever the identity provider's groups claim says.
+SYSTEM_PREFIX = "system:"
 
 
 @dataclass(frozen=True)
@@ -49,12 +53,15 @@ def can_operate(user: Any) -> bool:
 
 
 def kube_identity(request: HttpRequest) -> KubeIdentity:
-    """The signed-in user's name, the groups the identity provider gave at login (stored in the
-    session) and ``system:authenticated``, which the API server adds to every real user too."""
+    """The signed-in user's name and the groups the identity provider gave at login (stored in
+    the session). ``system:`` groups are dropped: the API server adds ``system:authenticated``
+    to an impersonated user itself, and a claim must never borrow ``system:masters``."""
     groups: list[str] = []
     for group in request.session.get(SESSION_KUBE_GROUPS, []) or []:
-        if isinstance(group, str) and group and group not in groups:
-            groups.append(group)
-    if AUTHENTICATED_GROUP not in groups:
-        groups.append(AUTHENTICATED_GROUP)
+        if not isinstance(group, str) or not group or group in groups:
+            continue
+        if group.startswith(SYSTEM_PREFIX):
+            log.warning("group %r from the identity provider is not impersonated", group)
+            continue
+        groups.append(group)
     return KubeIdentity(username=request.user.get_username(), groups=tuple(groups))

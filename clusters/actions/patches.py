@@ -18,10 +18,16 @@ Argo CD (argoproj/argo-cd):
   ``argocd.argoproj.io/refresh`` (``normal`` or ``hard``) and
   ``argocd.argoproj.io/refresh-timestamp`` (RFC3339Nano).
 - sync (server/application Sync + util/argo.SetAppOperation) reads the Application and
-  *updates* it (PUT, ``application/json``, with its resourceVersion): ``operation`` set,
+  updates it, guarded by the resourceVersion it read: ``operation`` set,
   ``status.operationState`` removed.
 - terminate (server/application TerminateOperation) updates it the same way with
   ``status.operationState.phase`` set to ``Terminating``.
+
+Tidewatch sends those two changes as a merge patch that carries the resourceVersion read
+(the API server refuses it with 409 if the object moved, exactly as it refuses a stale
+update), not as a PUT of the whole object: the same change lands, a field Tidewatch does not
+know is never rewritten, and the write ClusterRole stays ``patch`` only (the Application CRD
+has no status subresource, so ``status`` is written through the object, as argocd-server does).
 """
 
 from __future__ import annotations
@@ -31,7 +37,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 MERGE_PATCH = "application/merge-patch+json"
-UPDATE = "application/json"
 
 REQUESTED_AT = "reconcile.fluxcd.io/requestedAt"
 FORCE_AT = "reconcile.fluxcd.io/forceAt"
@@ -131,16 +136,17 @@ def sync_operation(
     }
 
 
-def sync_update(
+def sync_patch(
     live: dict[str, Any], username: str, *, revision: str = "", prune: bool = False
 ) -> dict[str, Any]:
-    """The Application as the API server PUTs it to start a sync (SetAppOperation)."""
+    """The merge patch that starts a sync, as SetAppOperation changes the Application."""
     if live.get("operation"):
         raise Refused("another operation is already in progress")
-    body = copy.deepcopy(live)
-    body["operation"] = sync_operation(live, username, revision=revision, prune=prune)
-    (body.get("status") or {}).pop("operationState", None)
-    return body
+    return {
+        "metadata": {"resourceVersion": _resource_version(live)},
+        "operation": sync_operation(live, username, revision=revision, prune=prune),
+        "status": {"operationState": None},
+    }
 
 
 def running_operation(app: dict[str, Any]) -> bool:
@@ -148,18 +154,15 @@ def running_operation(app: dict[str, Any]) -> bool:
     return bool(app.get("operation")) and state.get("phase") == "Running"
 
 
-def terminate_update(live: dict[str, Any]) -> dict[str, Any]:
-    """The Application as the API server PUTs it to stop the running operation."""
+def terminate_patch(live: dict[str, Any]) -> dict[str, Any]:
+    """The merge patch that stops the running operation, as TerminateOperation changes it."""
     if not live.get("operation") or not (live.get("status") or {}).get("operationState"):
         raise Refused("Unable to terminate operation. No operation is in progress")
-    body = copy.deepcopy(live)
-    body["status"]["operationState"]["phase"] = "Terminating"
-    return body
+    return {
+        "metadata": {"resourceVersion": _resource_version(live)},
+        "status": {"operationState": {"phase": "Terminating"}},
+    }
 
 
-def update_change(action: str, body: dict[str, Any]) -> dict[str, Any]:
-    """What an update changes, as a merge patch would say it: shown and audited instead of the
-    whole object, which the PUT carries."""
-    if action == "sync":
-        return {"operation": body["operation"], "status": {"operationState": None}}
-    return {"status": {"operationState": {"phase": "Terminating"}}}
+def _resource_version(live: dict[str, Any]) -> str:
+    return str((live.get("metadata") or {}).get("resourceVersion") or "")

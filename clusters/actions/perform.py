@@ -203,34 +203,22 @@ class _Run:
             raise _Stop(Outcome(DENIED_BY_TIDEWATCH, message))
 
     def update(self, target: Target, action: str, params: Params, username: str) -> None:
+        """Sync or terminate: read, build the patch guarded by the resourceVersion read, send;
+        a 409 (the Application moved in between) is read and tried again, as argocd does."""
         for attempt in range(CONFLICT_RETRIES):
             live = self.get(target)
             try:
                 if action == "sync":
-                    body = patches.sync_update(
+                    body = patches.sync_patch(
                         live, username, revision=params.revision, prune=params.prune
                     )
                 else:
                     self._refuse_if(target, action, live)
-                    body = patches.terminate_update(live)
+                    body = patches.terminate_patch(live)
             except patches.Refused as exc:
                 raise _Stop(Outcome(DENIED_BY_TIDEWATCH, str(exc))) from None
-            self.sent.append(
-                {
-                    "method": "PUT",
-                    "path": target.path,
-                    "contentType": patches.UPDATE,
-                    "body": patches.update_change(action, body),
-                }
-            )
             try:
-                # client-go's Update sends application/json; this client would send no type.
-                self._call(
-                    target,
-                    self.api.replace_namespaced_custom_object,
-                    body,
-                    _headers={"Content-Type": patches.UPDATE},
-                )
+                self.patch(target, body)
                 return
             except _Stop as stop:
                 if stop.outcome.status != 409 or attempt == CONFLICT_RETRIES - 1:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from kubernetes import client as k8s
 
+from clusters.actions import patches
 from clusters.actions.perform import ALLOWED, DENIED_BY_KUBERNETES, Params, Target, perform
 from tests.conformance.conftest import Namespaces, samples_dir
 
@@ -113,6 +114,35 @@ def test_sync_writes_an_operation_the_crd_accepts_and_terminate_stops_it(admin, 
     )
     act(admin, app, "terminate")
     assert read(admin, app)["status"]["operationState"]["phase"] == "Terminating"
+
+
+def test_a_sync_patch_from_a_stale_read_is_refused_by_the_real_server(admin, argo):
+    # The merge patch carries the resourceVersion read, so a write in between makes it a 409,
+    # as it makes argocd-server's update one: the operation never lands on a newer object.
+    app = Target("Application", argo, "app")
+    stale = read(admin, app)
+    api = k8s.CustomObjectsApi(admin)
+    api.patch_namespaced_custom_object(
+        "argoproj.io",
+        "v1alpha1",
+        argo,
+        "applications",
+        "app",
+        {"metadata": {"labels": {"moved": "on"}}},
+        _content_type="application/merge-patch+json",
+    )
+    with pytest.raises(k8s.ApiException) as exc:
+        api.patch_namespaced_custom_object(
+            "argoproj.io",
+            "v1alpha1",
+            argo,
+            "applications",
+            "app",
+            patches.sync_patch(stale, "alice"),
+            _content_type="application/merge-patch+json",
+        )
+    assert exc.value.status == 409
+    assert "operation" not in read(admin, app)
 
 
 def test_a_missing_object_is_denied_by_the_cluster_with_its_reason(admin, flux):

@@ -147,14 +147,14 @@ def test_refresh_patches_the_refresh_annotation(acting, op_client, demo, action)
     assert write.json() == {"metadata": {"annotations": annotations}}
 
 
-def test_sync_updates_the_application_with_the_operation(acting, op_client, demo):
+def test_sync_patches_the_application_with_the_operation(acting, op_client, demo):
     before = demo.get("argoproj.io", "Application", "argocd", "portfolio")
     response = post(op_client, url("Application", "argocd", "portfolio", "sync"), {"prune": True})
     assert response.status_code == 200, response.json()
     write = the_write(demo, APP)
-    assert (write.method, write.content_type) == ("PUT", "application/json")
+    assert (write.method, write.content_type) == ("PATCH", "application/merge-patch+json")
     body = write.json()
-    assert body["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
+    assert body["metadata"] == {"resourceVersion": before["metadata"]["resourceVersion"]}
     assert body["operation"] == {
         "initiatedBy": {"username": "olivia"},
         "retry": before["spec"]["syncPolicy"]["retry"],
@@ -164,8 +164,8 @@ def test_sync_updates_the_application_with_the_operation(acting, op_client, demo
             "source": before["spec"]["source"],
         },
     }
-    assert "operationState" not in body["status"]
-    assert body["spec"] == before["spec"]
+    assert body["status"] == {"operationState": None}
+    assert set(body) == {"metadata", "operation", "status"}  # nothing else is rewritten
     assert (
         demo.get("argoproj.io", "Application", "argocd", "portfolio")["operation"]
         == body["operation"]
@@ -180,13 +180,18 @@ def test_terminate_sets_the_operation_state_to_terminating(acting, op_client, de
         "phase": "Running",
         "startedAt": "2026-12-02T03:00:00Z",
     }
-    demo.apply(app)
+    read = demo.apply(app)["metadata"]["resourceVersion"]
     response = post(op_client, url("Application", "argocd", "portfolio", "terminate"))
     assert response.status_code == 200, response.json()
     write = the_write(demo, APP)
-    assert (write.method, write.content_type) == ("PUT", "application/json")
-    assert write.json()["status"]["operationState"]["phase"] == "Terminating"
-    assert write.json()["operation"] == app["operation"]
+    assert (write.method, write.content_type) == ("PATCH", "application/merge-patch+json")
+    assert write.json() == {
+        "metadata": {"resourceVersion": read},  # guarded by the version read
+        "status": {"operationState": {"phase": "Terminating"}},
+    }
+    running = demo.get("argoproj.io", "Application", "argocd", "portfolio")
+    assert running["status"]["operationState"]["phase"] == "Terminating"
+    assert running["operation"] == app["operation"]
 
 
 def test_terminate_without_a_running_operation_sends_nothing(acting, op_client, demo):
@@ -334,17 +339,33 @@ def test_an_unreachable_cluster_is_a_failed_attempt(acting, op_client, demo):
 def test_impersonate_mode_sends_the_users_identity(acting, op_client, demo, settings):
     settings.TIDEWATCH_ACTIONS = "impersonate"
     session = op_client.session
-    session["tidewatch_kube_groups"] = ["platform-oncall", "sre"]
+    # The demo cluster's RBAC (clusters/demo/rbac.py) lets this group patch in argocd only.
+    session["tidewatch_kube_groups"] = ["platform-oncall", "tidewatch-demo-operators"]
     session.save()
     assert post(op_client, url("Application", "argocd", "portfolio", "refresh")).status_code == 200
     write = the_write(demo, APP)
     assert write.header_values("Impersonate-User") == ["olivia"]
     assert write.header_values("Impersonate-Group") == [
         "platform-oncall",
-        "sre",
-        "system:authenticated",
+        "tidewatch-demo-operators",
     ]
     assert ActionAttempt.objects.get().mode == "impersonate"
+
+
+def test_impersonate_mode_shows_the_clusters_denial(acting, op_client, demo, settings):
+    settings.TIDEWATCH_ACTIONS = "impersonate"
+    session = op_client.session
+    session["tidewatch_kube_groups"] = ["platform-oncall"]  # no grant in the demo's RBAC
+    session.save()
+    response = post(op_client, url("Application", "argocd", "portfolio", "refresh"))
+    assert response.status_code == 403
+    body = response.json()
+    assert body["outcome"] == "denied-by-kubernetes"
+    assert 'User "olivia" cannot patch resource "applications"' in body["message"]
+    row = ActionAttempt.objects.get()
+    assert (row.outcome, row.mode) == ("denied-by-kubernetes", "impersonate")
+    live = demo.get("argoproj.io", "Application", "argocd", "portfolio")
+    assert "argocd.argoproj.io/refresh" not in (live["metadata"].get("annotations") or {})
 
 
 def test_the_audit_lists_every_attempt_newest_first(acting, op_client, demo):
