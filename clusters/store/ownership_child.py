@@ -35,8 +35,9 @@ log = logging.getLogger(__name__)
 # What the child runs to analyse, "module:function" taking the Cluster; a test swaps in one
 # it can hold (the child is a fresh interpreter: a monkeypatch in the watcher does not reach it).
 ANALYSE = "clusters.store.ownership:analyse_ownership"
-# How long the watcher waits for a child that is saving when the watch ends.
-SAVE_GRACE_SECONDS = 30.0
+# How long the watcher waits for a child that is saving when the watch ends (within the
+# 10 s the watch gives each of its threads to end).
+SAVE_GRACE_SECONDS = 8.0
 
 
 class ChildFailed(Exception):
