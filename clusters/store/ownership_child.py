@@ -116,15 +116,16 @@ class OwnershipChild:
         self, conn: Connection, wait: Callable[[float], bool], *, stop_on_end: bool
     ) -> tuple[Any, ...]:
         ended_at: float | None = None
-        while not conn.poll(0):
-            if wait(0.05):
+        # Once the watch ended, ``wait`` returns at once: wait on the pipe instead.
+        while not conn.poll(0 if ended_at is None else 0.05):
+            if ended_at is None and wait(0.05):
                 if stop_on_end:
                     self.stop()
                     raise EOFError("the watch ended during the analysis")
-                ended_at = ended_at or time.monotonic()
-                if time.monotonic() - ended_at > SAVE_GRACE_SECONDS:
-                    self.stop()
-                    raise EOFError("the watch ended and the child did not finish saving")
+                ended_at = time.monotonic()
+            if ended_at is not None and time.monotonic() - ended_at > SAVE_GRACE_SECONDS:
+                self.stop()
+                raise EOFError("the watch ended and the child did not finish saving")
             if not self._alive() and not conn.poll(0):
                 raise EOFError("the child process ended")
         return conn.recv()
