@@ -252,6 +252,26 @@ def test_events_are_stored_while_an_ownership_analysis_runs(
     assert run.finish().derives >= 2
 
 
+def test_a_watch_that_ends_during_a_child_analysis_saves_nothing(
+    demo, demo_cluster, watching, monkeypatch
+):
+    gate = ChildGate()
+    run = watching()
+    run.wait_for(live(demo_cluster), "the first lists")
+    run.wait_for(clean(demo_cluster), "the first derive")
+    report = OwnershipReport.objects.get(cluster=demo_cluster)
+    gate.install(monkeypatch)
+
+    move_application(demo, "ai-services", "monitoring")
+    run.wait_for(gate.entered, "the analysis after the change, held in the child")
+    outcome = run.finish()  # the lease lost, say: the watch ends while the child analyses
+    gate.open(block=False)  # a child still there would go on: it must find nobody to save for
+    assert outcome.derive_failures == 0, "ending is not a failed analysis"
+    assert OwnershipReport.objects.get(pk=report.pk).computed_at == report.computed_at
+    assert not Violation.objects.filter(code="TW001", namespace="monitoring").exists()
+    assert Cluster.objects.get(pk=demo_cluster.pk).derived_dirty, "the next watcher analyses"
+
+
 def test_a_killed_ownership_child_is_logged_and_replaced_while_changes_go_on(
     demo, demo_cluster, watching, monkeypatch, caplog
 ):
