@@ -10,7 +10,10 @@ its own process); this script plays beat (it queues a watch task whenever the cl
 has no holder, every ``--tick`` seconds):
 
 1. **first sync**: from queuing the watch task until every GitOps object is stored, against
-   the list floor (bench/floor.py, best of three); the worker's peak RSS (VmHWM);
+   the list floor (bench/floor.py, best of three); then until the first ownership report is
+   saved, and both processes' peak RSS then and at the end: the worker's (VmHWM) and the
+   ownership child process's (clusters/store/ownership_child.py, as the worker logs it; 0 with
+   TIDEWATCH_OWNERSHIP_CHILD=false, the analysis on a thread of the worker);
 2. **steady state**: nothing changes for ``--window`` seconds: full lists the API server
    served (GitOps and supporting kinds, all watched: only resyncs list, every
    TIDEWATCH_RESYNC_SECONDS), extrapolated per hour; the worker's CPU seconds per minute;
@@ -83,6 +86,16 @@ def proc_peak_rss_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def _text(path: Path) -> str:
+    return path.read_text(errors="replace") if path.exists() else ""
+
+
+def child_peak_rss_mb(log_path: Path) -> float:
+    """The ownership child process's peak RSS as the worker logged it (0: none logged, the
+    analysis ran on a thread of the worker: TIDEWATCH_OWNERSHIP_CHILD=false)."""
+    return max((float(mb) for mb in CHILD_RSS.findall(_text(log_path))), default=0.0)
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -247,6 +260,8 @@ def loadavg() -> str:
 
 
 DERIVE_LAG = re.compile(r"ownership analysed in ([0-9.]+) s, ([0-9.]+) s after the first change")
+# The watcher's ownership child process (clusters/store/ownership_child.py) logs its VmHWM.
+CHILD_RSS = re.compile(r"child process peak RSS (\d+) MB")
 
 
 def constant_change(
@@ -376,6 +391,12 @@ def measure(n: int, args: argparse.Namespace, run_dir: Path, log: IO[str]) -> di
         lists_first = api.command(cmd="lists")["lists"]
         result["first_sync_gitops_lists"] = gitops_lists(lists_first) - gitops_lists(lists_before)
         print(f"N={n}: first sync {result['first_sync_s']:.1f} s", file=sys.stderr)
+        # The first ownership report: the analysis (in the child process by default) reads
+        # and writes the whole cluster once; both processes' peaks once it is saved.
+        if wait_for(lambda: "ownership analysed in" in _text(here / "w1.log"), 1200, 0.2):
+            result["first_report_s"] = time.monotonic() - started
+        result["first_report_rss_mb"] = proc_peak_rss_mb(w1.pid)
+        result["first_report_child_rss_mb"] = child_peak_rss_mb(here / "w1.log")
 
         # 2. steady state (after the first roll-up rebuild settles)
         time.sleep(5)
@@ -422,6 +443,7 @@ def measure(n: int, args: argparse.Namespace, run_dir: Path, log: IO[str]) -> di
                 constant_change(api, store, here / "w1.log", args.rate, args.constant_window)
             )
         result["peak_rss_mb"] = proc_peak_rss_mb(w1.pid)
+        result["child_peak_rss_mb"] = child_peak_rss_mb(here / "w1.log")
         if "kill" in args.skip:
             print(f"N={n}: {json.dumps(result)}", file=sys.stderr)
             return result
@@ -462,7 +484,18 @@ ROWS = [
         "first sync (watch task queued → all stored)",
         lambda r: f"{r['first_sync_s']:.2f} s ({r['first_sync_x_floor']:.1f}× floor)",
     ),
-    ("worker peak RSS", lambda r: f"{r['peak_rss_mb']:.0f} MB"),
+    (
+        "first ownership report saved (watch task queued → report)",
+        lambda r: f"{r['first_report_s']:.1f} s",
+    ),
+    (
+        "peak RSS then: worker / ownership child process",
+        lambda r: f"{r['first_report_rss_mb']:.0f} MB / {r['first_report_child_rss_mb']:.0f} MB",
+    ),
+    (
+        "peak RSS at the end: worker / ownership child process",
+        lambda r: f"{r['peak_rss_mb']:.0f} MB / {r['child_peak_rss_mb']:.0f} MB",
+    ),
     (
         "GitOps full lists / hour, idle (poll at 30 s: kinds × 120)",
         lambda r: f"{r['gitops_lists_per_hour']:.0f} ({r['gitops_kinds_listed'] * 120} polling)",

@@ -77,6 +77,7 @@ from clusters.store.ownership import (
     namespace_ownership,
     save_ownership,
 )
+from clusters.store.ownership_child import ChildFailed, OwnershipChild
 from clusters.store.rollups import rebuild_rollups
 from clusters.store.supporting import store_events, store_monitors, store_workloads
 from clusters.store.version import bump, writing
@@ -118,6 +119,8 @@ class WatchOutcome:
     deleted: int = 0
     derives: int = 0  # ownership analyses (on the derive thread)
     derive_seconds: list[float] = field(default_factory=list)  # the time of each analysis
+    derive_failures: int = 0  # analyses that raised, or whose child process died
+    derive_peak_rss_mb: float = 0.0  # the ownership child process's peak RSS (0: no child)
     # From a change stored to the ownership report that covers it, per analysis.
     derive_lag_seconds: list[float] = field(default_factory=list)
     rollups_whole: int = 0  # whole-cluster roll-up rebuilds (first lists, resyncs, recovery)
@@ -183,6 +186,8 @@ class WatchSettings:
     batch_size: int = 1000  # events per transaction, as a poll's chunk (a list page is not split)
     batch_seconds: float = 0.1  # how long a batch waits for more events that arrive together
     derive_seconds: float = 1.0  # an ownership analysis starts at most this often
+    # The analysis runs in a child process (clusters/store/ownership_child.py), else on a thread.
+    derive_in_child: bool = True
     queue_size: int = 2000  # objects between the informers and the applier (bounds memory)
     # Kinds listed at once (each with one page read ahead): bounds the memory of a first sync
     # at (queue_size + 2 pages × list_slots) objects, and keeps 16 informers from taking
@@ -201,6 +206,7 @@ class WatchSettings:
             # As often as a poll reads them (each resource at most every 5 minutes).
             "last_writer_seconds": float(cluster.poll_interval),
             "list_slots": int(settings.TIDEWATCH_WATCH_LIST_SLOTS),
+            "derive_in_child": bool(settings.TIDEWATCH_OWNERSHIP_CHILD),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
@@ -323,6 +329,8 @@ class _Watch:
         self.last_derive = float("-inf")
         self.last_derive_took = 0.0
         self.owners: dict[str, dict[str, Any]] | None = None  # of the last report saved
+        self.derive_failed = 0  # analyses failed in a row: the retry waits longer each time
+        self.child = OwnershipChild(cluster.name)
         self.last_heartbeat = float("-inf")
         self.server = ""
         self.supporting: SupportingWatch | None = None
@@ -726,7 +734,9 @@ class _Watch:
         """Analyse ownership after batches were written: at most every derive_seconds (and
         at most a third of the time: the pause is at least twice the last analysis), only
         when derived_inputs changed, not before every kind's first list and the first
-        supporting lists are stored (ownership would say "workloads were not collected")."""
+        supporting lists are stored (ownership would say "workloads were not collected").
+        A failed analysis (it raised, or its child process died) is tried again after a pause
+        that doubles with each failure in a row; the crash mark stays until one succeeds."""
         try:
             while not self.ending.is_set():
                 if not self.derive_wanted.wait(0.2):
@@ -734,19 +744,39 @@ class _Watch:
                 if not self.derivable:
                     self.ending.wait(0.1)
                     continue
-                # An analysis holds the GIL the applier needs (a batch takes ~3× as long
-                # meanwhile): at most a third of the time, so most batches run at full speed.
+                # On a thread, an analysis holds the GIL the applier needs (a batch takes ~3×
+                # as long meanwhile): at most a third of the time, so most batches run at full
+                # speed. In a child process it holds a core of two.
                 pause = max(self.knobs.derive_seconds, 2 * self.last_derive_took)
+                pause *= 2 ** min(self.derive_failed, 5)
                 left = self.last_derive + pause - time.monotonic()
                 if left > 0 and self.ending.wait(left):
                     return
                 self.derive_wanted.clear()
                 try:
                     self._derive_once()
-                except Exception:  # the next batch asks again; the mark stays until then
-                    log.exception("cluster %s: ownership analysis failed", self.cluster.name)
+                    self.derive_failed = 0
+                except Exception as exc:
+                    if self.ending.is_set() or self.stop.is_set():
+                        return  # ended meanwhile: not a failure of the analysis
+                    self.derive_failed += 1
+                    self.outcome.derive_failures += 1
+                    self.force_analysis = True  # whether or not anything changes meanwhile
+                    self.derive_wanted.set()
+                    if isinstance(exc, ChildFailed):
+                        log.error(
+                            "cluster %s: ownership analysis failed, tried again later: %s",
+                            self.cluster.name,
+                            exc,
+                        )
+                    else:
+                        log.exception(
+                            "cluster %s: ownership analysis failed, tried again later",
+                            self.cluster.name,
+                        )
                 self.last_derive = time.monotonic()
         finally:
+            self.child.stop()
             connections.close_all()  # this thread's own connection
 
     def _derive_once(self) -> None:
@@ -761,20 +791,19 @@ class _Watch:
             or not OwnershipReport.objects.filter(cluster=self.cluster).exists()
         ):
             began = time.perf_counter()
-            if self.owners is None:
-                self.owners = namespace_ownership(self.cluster)
-            analysis = analyse_ownership(self.cluster)
-            if self.ending.is_set() or self.stop.is_set():
-                return  # shutting down, or the lease is lost: write nothing more
-            release_free_memory()  # the analysis's scaffolding is freed: the write starts lower
-            save_ownership(self.cluster, analysis)
-            owners = namespace_entries(analysis.data["namespaces"])
-            namespaces = {
-                name
-                for name in owners.keys() | self.owners.keys()
-                if owners.get(name) != self.owners.get(name)
-            }
-            self.owners = owners
+            try:
+                if self.knobs.derive_in_child:
+                    changed = self._analyse_in_child()
+                else:
+                    changed = self._analyse_here()
+            except Exception:
+                with self.handover_lock:  # still not covered: the next analysis says its lag
+                    if since is not None:
+                        self.uncovered_since = min(since, self.uncovered_since or since)
+                raise
+            if changed is None:
+                return  # shutting down, or the lease is lost: nothing was written
+            namespaces = changed
             self.force_analysis = False
             self.last_derive_took = time.perf_counter() - began
             self.outcome.derives += 1
@@ -784,16 +813,51 @@ class _Watch:
                 self.outcome.derive_lag_seconds.append(lag)
                 log.info(
                     "cluster %s: ownership analysed in %.2f s, %.2f s after the first change "
-                    "it covers",
+                    "it covers%s",
                     self.cluster.name,
                     self.last_derive_took,
                     lag,
+                    f"; child process peak RSS {self.outcome.derive_peak_rss_mb:.0f} MB"
+                    if self.knobs.derive_in_child
+                    else "",
                 )
         self.last_inputs = inputs
         with self.handover_lock:
             if self.handover is not None:  # not taken yet: both are due
                 namespaces |= self.handover.namespaces
             self.handover = _Handover(generation, namespaces)
+
+    def _ending(self) -> bool:
+        return self.ending.is_set() or self.stop.is_set()
+
+    def _analyse_in_child(self) -> set[str] | None:
+        """The analysis, and its save, in the child process: the namespaces whose ownership
+        entry changed, or None when the watch ended first (nothing saved)."""
+        done = self.child.analyse(
+            self.cluster.pk,
+            proceed=lambda: not self._ending(),
+            wait=lambda seconds: self.ending.wait(seconds) or self.stop.is_set(),
+        )
+        self.outcome.derive_peak_rss_mb = max(self.outcome.derive_peak_rss_mb, done.peak_rss_mb)
+        return done.namespaces if done.saved else None
+
+    def _analyse_here(self) -> set[str] | None:
+        """The same on this thread (TIDEWATCH_OWNERSHIP_CHILD=false)."""
+        if self.owners is None:
+            self.owners = namespace_ownership(self.cluster)
+        analysis = analyse_ownership(self.cluster)
+        if self._ending():
+            return None  # shutting down, or the lease is lost: write nothing more
+        release_free_memory()  # the analysis's scaffolding is freed: the write starts lower
+        save_ownership(self.cluster, analysis)
+        owners = namespace_entries(analysis.data["namespaces"])
+        changed = {
+            name
+            for name in owners.keys() | self.owners.keys()
+            if owners.get(name) != self.owners.get(name)
+        }
+        self.owners = owners
+        return changed
 
     def _heartbeat(self) -> None:
         """While watching, the cluster is as current as its last event: say so, with the kinds

@@ -179,6 +179,20 @@ def scorecard_page(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard/scorecard.html", {"reports": reports(cluster)})
 
 
+# Namespaces whose resources the contested list samples, named in its note (the rest counted).
+SAMPLED_NAMED = 10
+
+
+def _sampled(report: OwnershipReport) -> list[dict]:
+    """The namespaces with more resources in their own violation (TW001/TW006) than the
+    report lists (TIDEWATCH_OWNERSHIP_NAMESPACE_SAMPLE each)."""
+    return [
+        item
+        for item in report.namespaces
+        if (item.get("violation_resources") or 0) > (item.get("violation_resources_listed") or 0)
+    ]
+
+
 def _report_page(
     report: OwnershipReport, namespaces: list[dict], pages: dict[str, int], size: int
 ) -> dict[str, Any]:
@@ -186,7 +200,11 @@ def _report_page(
     contested = report.contested if isinstance(report.contested, list) else []
     ns_window = Window.of("namespaces_page", pages["namespaces_page"], size, len(namespaces))
     total = report.contested_total or 0
+    sampled = _sampled(report)
     return {
+        "sampled": sampled[:SAMPLED_NAMED],
+        "sampled_more": max(0, len(sampled) - SAMPLED_NAMED),
+        "sample_size": settings.TIDEWATCH_OWNERSHIP_NAMESPACE_SAMPLE,
         "report": report,
         "namespaces": namespaces[ns_window.start : ns_window.stop],
         "namespaces_window": ns_window,

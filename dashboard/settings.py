@@ -220,6 +220,14 @@ TIDEWATCH_SUPPORT_SECONDS = env_int("TIDEWATCH_SUPPORT_SECONDS", 60, minimum=1)
 TIDEWATCH_DISCOVERY_SECONDS = env_int("TIDEWATCH_DISCOVERY_SECONDS", 60, minimum=1)
 # Kinds a watcher lists at once (each one page read ahead): bounds a first sync's memory.
 TIDEWATCH_WATCH_LIST_SLOTS = env_int("TIDEWATCH_WATCH_LIST_SLOTS", 2, minimum=1)
+# A watcher analyses ownership in a child process of its own (its GIL and memory are not the
+# applier's); false: on a thread of the watcher, as before.
+TIDEWATCH_OWNERSHIP_CHILD = env_bool("TIDEWATCH_OWNERSHIP_CHILD", True)
+# The ownership report lists resources claimed once and named only by their namespace's own
+# violation (TW001/TW006) up to this many per namespace, and counts the rest.
+TIDEWATCH_OWNERSHIP_NAMESPACE_SAMPLE = env_int(
+    "TIDEWATCH_OWNERSHIP_NAMESPACE_SAMPLE", 20, minimum=0
+)
 # A first list from the watch cache (resourceVersion=0) is the whole kind in one answer, whatever
 # the limit: past this many bytes it is abandoned unparsed and the kind is listed page by page.
 TIDEWATCH_WATCH_CACHE_LIST_BYTES = env_int(

@@ -26,7 +26,17 @@ from clusters.ownership.inputs import (
     display,
     shared_resource_warnings,
 )
-from clusters.ownership.violations import SEVERITY_ORDER, Violation, sort_key
+from clusters.ownership.violations import (
+    CROSS_BOUNDARY,
+    SEVERITY_ORDER,
+    UNDECLARED_NAMESPACE,
+    Violation,
+    sort_key,
+)
+
+# Violations about a namespace as a whole (who deploys into it), not about one resource: a
+# resource claimed once that only these name says nothing its namespace's violation does not.
+NAMESPACE_WIDE = frozenset({CROSS_BOUNDARY, UNDECLARED_NAMESPACE})
 
 
 @dataclass
@@ -40,6 +50,10 @@ class NamespaceOwnership:
     residents: list[ObjectBrief]  # GitOps objects living here (not what ownership is about)
     summary: str
     violations: list[Violation] = field(default_factory=list)
+    # Resources here claimed once and named only by this namespace's own violations (TW001,
+    # TW006), and how many of them the report lists (all, unless ``namespace_sample``).
+    violation_resources: int = 0
+    violation_resources_listed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -52,6 +66,8 @@ class NamespaceOwnership:
             "residents": [r.to_dict() for r in self.residents],
             "summary": self.summary,
             "violations": [v.to_dict() for v in self.violations],
+            "violation_resources": self.violation_resources,
+            "violation_resources_listed": self.violation_resources_listed,
         }
 
 
@@ -144,6 +160,7 @@ def analyse(
     namespaces: Iterable[str] = (),
     warnings: Iterable[SharedResourceWarning] = (),
     contested_only: bool = False,
+    namespace_sample: int | None = None,
 ) -> OwnershipReport:
     """Evaluate ADR-003 over one cluster.
 
@@ -153,7 +170,11 @@ def analyse(
 
     ``workloads``: the Deployments/StatefulSets listed (at least those in Argo CD's install
     namespace); None (the default) means they were not collected, which TW007 reports when
-    Argo CD is present. ``namespaces``: the
+    Argo CD is present. ``namespace_sample``: of the resources claimed once and named only by
+    their namespace's own violations (TW001, TW006: "Argo CD deploys into a namespace declared
+    for Flux"), describe at most this many per namespace and count the rest (a cluster where
+    nothing is declared puts every resource in one; listing 50,000 says nothing the
+    namespace's violation does not); None lists them all. ``namespaces``: the
     Namespace objects that exist. ``warnings``: SharedResourceWarnings in addition to those on
     the objects' own conditions.
     """
@@ -174,7 +195,7 @@ def analyse(
     ]
     violations.sort(key=sort_key)
     chains = ChainIndex(facts.objects)
-    resources = _resources(facts, chains, violations, contested_only)
+    resources, tallies = _resources(facts, chains, violations, contested_only, namespace_sample)
     claimants = (
         {c.key for r in resources for c in r.claimed_by}
         if contested_only
@@ -182,7 +203,7 @@ def analyse(
     )
     return OwnershipReport(
         boundaries=boundaries,
-        namespaces=_namespaces(facts, existing, violations),
+        namespaces=_namespaces(facts, existing, violations, tallies),
         resources=resources,
         violations=violations,
         chains={key: chains.chain(key) for key in sorted(claimants)},
@@ -228,7 +249,10 @@ def summary(declared: str | None, deployers: list[Deployer], home_of: list[str])
 
 
 def _namespaces(
-    facts: Facts, existing: set[str], violations: list[Violation]
+    facts: Facts,
+    existing: set[str],
+    violations: list[Violation],
+    tallies: dict[str, list[int]],
 ) -> list[NamespaceOwnership]:
     names = sorted((existing | set(facts.deployers) | set(facts.residents)) - {""})
     out = []
@@ -237,6 +261,7 @@ def _namespaces(
         declared = facts.boundaries.declared_owner(name)
         home_of = facts.boundaries.home_tools(name)
         real = [d for d in deployers if not d.home_only]
+        counted, listed = tallies.get(name, (0, 0))
         out.append(
             NamespaceOwnership(
                 namespace=name,
@@ -248,24 +273,41 @@ def _namespaces(
                 residents=sorted(facts.residents.get(name, []), key=lambda r: r.key),
                 summary=summary(declared, deployers, home_of),
                 violations=[v for v in violations if v.namespace == name],
+                violation_resources=counted,
+                violation_resources_listed=listed,
             )
         )
     return out
 
 
 def _resources(
-    facts: Facts, chains: ChainIndex, violations: list[Violation], contested_only: bool = False
-) -> list[ResourceOwnership]:
+    facts: Facts,
+    chains: ChainIndex,
+    violations: list[Violation],
+    contested_only: bool = False,
+    namespace_sample: int | None = None,
+) -> tuple[list[ResourceOwnership], dict[str, list[int]]]:
+    """The resources described, and per namespace [resources claimed once and named only by
+    the namespace's own violations, how many of them are described]."""
     by_resource: dict[str, list[str]] = {}
+    codes = {v.id: v.code for v in violations}
     for violation in violations:
         for rkey in violation.resources:
             by_resource.setdefault(rkey, []).append(violation.id)
     out = []
+    tallies: dict[str, list[int]] = {}
     for rkey in sorted(facts.claims_by_resource):
         claims = facts.claims_by_resource[rkey]
-        if contested_only and len(claims) < 2 and rkey not in by_resource:
-            continue
+        named = by_resource.get(rkey, [])
         first = claims[0]
+        if len(claims) < 2 and named and all(codes[vid] in NAMESPACE_WIDE for vid in named):
+            tally = tallies.setdefault(first.namespace, [0, 0])
+            tally[0] += 1
+            if namespace_sample is not None and tally[1] >= namespace_sample:
+                continue  # counted: its namespace's violation says it
+            tally[1] += 1
+        elif contested_only and len(claims) < 2 and not named:
+            continue
         out.append(
             ResourceOwnership(
                 key=rkey,
@@ -285,10 +327,10 @@ def _resources(
                     for c in claims
                 ],
                 tools=facts.tools_of(claims),
-                violations=by_resource.get(rkey, []),
+                violations=named,
             )
         )
-    return out
+    return out, tallies
 
 
 def _tools(deployers: list[Deployer]) -> tuple[str, str]:

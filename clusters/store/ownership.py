@@ -14,6 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -80,6 +81,7 @@ def analyse_ownership(cluster: Cluster) -> Analysis:
         workloads=workloads,
         namespaces=Namespace.objects.filter(cluster=cluster).values_list("name", flat=True),
         contested_only=True,
+        namespace_sample=settings.TIDEWATCH_OWNERSHIP_NAMESPACE_SAMPLE,
     )
     scorecard = own.build_scorecard(
         report,
@@ -199,8 +201,10 @@ DEPLOYERS_KEPT = 10
 
 def _persisted(report: own.OwnershipReport) -> dict[str, Any]:
     """What pages need, serialised directly: the resources a human must look at (claimed twice
-    or in a violation) with their claim chains, and per namespace a bounded deployer list. The
-    full report of a big cluster is megabytes of the obvious and took seconds to serialise."""
+    or in a violation: those in a namespace-wide one only up to TIDEWATCH_OWNERSHIP_NAMESPACE_
+    SAMPLE per namespace, the rest counted) with their claim chains, and per namespace a
+    bounded deployer list. The full report of a big cluster is megabytes of the obvious and
+    took seconds to serialise."""
     contested = [r for r in report.resources if len(r.claimed_by) > 1 or r.violations]
     claimants = {c.key for r in contested for c in r.claimed_by}
     return {
@@ -218,6 +222,8 @@ def _persisted(report: own.OwnershipReport) -> dict[str, Any]:
                 "resident_count": len(n.residents),
                 "summary": n.summary,
                 "violations": [v.to_dict() for v in n.violations],
+                "violation_resources": n.violation_resources,
+                "violation_resources_listed": n.violation_resources_listed,
             }
             for n in report.namespaces
         ],

@@ -8,6 +8,8 @@ counted by wrapping the store's own functions, never the client.
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -21,8 +23,10 @@ import clusters.sync
 from clusters.demo.server import DemoCluster
 from clusters.models import Cluster, NamespaceRollup, OwnershipReport, Violation
 from clusters.poll import poll_cluster
+from clusters.store import ownership_child
 from clusters.store.ownership import analyse_ownership
 from clusters.store.rollups import rebuild_rollups
+from tests.clusters import ownership_analysers
 from tests.clusters.test_sync import WAIT, live, set_ready, stored
 from tests.clusters.test_sync import watching as watching  # the fixture, shared
 
@@ -57,28 +61,66 @@ def rollup_calls(monkeypatch: pytest.MonkeyPatch) -> list[frozenset[str] | None]
 
 
 class Gate:
-    """Holds every ownership analysis (clusters.ownership.analyse) until opened."""
+    """Holds every ownership analysis on the watcher's thread (clusters.ownership.analyse)
+    until opened (TIDEWATCH_OWNERSHIP_CHILD=false)."""
 
     def __init__(self) -> None:
-        self.entered = threading.Event()
+        self._entered = threading.Event()
         self.opened = threading.Event()
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
         real = clusters.ownership.analyse
 
         def held(*args: Any, **kwargs: Any) -> Any:
-            self.entered.set()
+            self._entered.set()
             assert self.opened.wait(WAIT), "the test never opened the gate"
             return real(*args, **kwargs)
 
         monkeypatch.setattr(clusters.ownership, "analyse", held)
 
+    def entered(self) -> bool:
+        return self._entered.is_set()
 
-@pytest.fixture
-def gate(monkeypatch: pytest.MonkeyPatch) -> Iterator[Gate]:
-    held = Gate()
+    def open(self) -> None:
+        self.opened.set()
+
+
+class ChildGate:
+    """Holds every ownership analysis in the child process (tests/clusters/
+    ownership_analysers.py ``held``) until the test opens and closes its FIFO."""
+
+    def __init__(self) -> None:
+        self.dir = ownership_analysers.gate_dir()
+        self.dir.mkdir(parents=True, exist_ok=True)
+        for name in ("entered", "opened", "open"):
+            (self.dir / name).unlink(missing_ok=True)
+        os.mkfifo(self.dir / "open")
+        self.opened = False
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(ownership_child, "ANALYSE", ownership_analysers.HELD)
+
+    def entered(self) -> bool:
+        return (self.dir / "entered").exists()
+
+    def open(self, block: bool = True) -> None:
+        (self.dir / "opened").touch()  # the analyses after this one are not held
+        try:
+            fd = os.open(self.dir / "open", os.O_WRONLY | (0 if block else os.O_NONBLOCK))
+        except OSError:
+            return  # nobody waits at the gate
+        os.close(fd)  # the child reads end-of-file: it goes on
+        self.opened = True
+
+
+@pytest.fixture(params=["child", "thread"])
+def gate(request: pytest.FixtureRequest) -> Iterator[Gate | ChildGate]:
+    held = ChildGate() if request.param == "child" else Gate()
     yield held
-    held.opened.set()  # never leave a derive thread blocked behind a failed test
+    if isinstance(held, ChildGate):
+        held.open(block=False)  # never leave a child blocked behind a failed test
+    else:
+        held.open()
 
 
 def move_application(demo: DemoCluster, name: str, to: str) -> None:
@@ -185,26 +227,78 @@ def test_scoped_roll_ups_agree_with_the_whole_rebuild(polled, demo):
 def test_events_are_stored_while_an_ownership_analysis_runs(
     demo, demo_cluster, watching, gate, monkeypatch
 ):
-    run = watching()
+    run = watching(derive_in_child=isinstance(gate, ChildGate))
     run.wait_for(live(demo_cluster), "the first lists")
     run.wait_for(clean(demo_cluster), "the first derive")
     gate.install(monkeypatch)
 
     set_ready(demo, "flux-system", "False")
-    assert gate.entered.wait(WAIT), "no ownership analysis started after the change"
-    # The analysis is held: a later change is still stored, with its namespace's row.
+    run.wait_for(gate.entered, "an ownership analysis started after the change")
+    # The analysis is held: later changes are still stored, with their namespace's row.
     set_ready(demo, "infrastructure", "False")
     run.wait_for(
         lambda: stored("infrastructure").status == "Degraded",
         "a change stored while the analysis is held",
     )
-    assert not gate.opened.is_set()
-    assert row(demo_cluster, "flux-system").status_counts["Degraded"] == 2
+    set_ready(demo, "flux-system", "True")
+    run.wait_for(
+        lambda: stored("flux-system").status != "Degraded", "another change while it is held"
+    )
+    assert row(demo_cluster, "flux-system").status_counts["Degraded"] == 1
     assert Cluster.objects.get(pk=demo_cluster.pk).derived_dirty, "not analysed yet"
 
-    gate.opened.set()
+    gate.open()
     run.wait_for(clean(demo_cluster), "the held analysis (and the one after it) to finish")
     assert run.finish().derives >= 2
+
+
+def test_a_watch_that_ends_during_a_child_analysis_saves_nothing(
+    demo, demo_cluster, watching, monkeypatch
+):
+    gate = ChildGate()
+    run = watching()
+    run.wait_for(live(demo_cluster), "the first lists")
+    run.wait_for(clean(demo_cluster), "the first derive")
+    report = OwnershipReport.objects.get(cluster=demo_cluster)
+    gate.install(monkeypatch)
+
+    move_application(demo, "ai-services", "monitoring")
+    run.wait_for(gate.entered, "the analysis after the change, held in the child")
+    outcome = run.finish()  # the lease lost, say: the watch ends while the child analyses
+    gate.open(block=False)  # a child still there would go on: it must find nobody to save for
+    assert outcome.derive_failures == 0, "ending is not a failed analysis"
+    assert OwnershipReport.objects.get(pk=report.pk).computed_at == report.computed_at
+    assert not Violation.objects.filter(code="TW001", namespace="monitoring").exists()
+    assert Cluster.objects.get(pk=demo_cluster.pk).derived_dirty, "the next watcher analyses"
+
+
+def test_a_killed_ownership_child_is_logged_and_replaced_while_changes_go_on(
+    demo, demo_cluster, watching, monkeypatch, caplog
+):
+    crash = ownership_analysers.gate_dir() / "crash"
+    crash.parent.mkdir(parents=True, exist_ok=True)
+    monkeypatch.setattr(ownership_child, "ANALYSE", ownership_analysers.CRASHING)
+    run = watching()
+    run.wait_for(live(demo_cluster), "the first lists")
+    run.wait_for(clean(demo_cluster), "the first derive")
+    report = OwnershipReport.objects.get(cluster=demo_cluster)
+    assert not Violation.objects.filter(code="TW001", namespace="monitoring").exists()
+
+    crash.touch()  # the next analysis SIGKILLs its child
+    move_application(demo, "ai-services", "monitoring")
+    run.wait_for(lambda: not crash.exists(), "the analysis whose child is killed")
+    # The watcher goes on storing changes; the crash mark says the derived data is behind.
+    set_ready(demo, "flux-system", "False")
+    run.wait_for(lambda: stored("flux-system").status == "Degraded", "a change after the crash")
+    assert Cluster.objects.get(pk=demo_cluster.pk).derived_dirty
+
+    # Tried again in a new child: the report covers the change the killed analysis missed.
+    run.wait_for(clean(demo_cluster), "the analysis tried again")
+    assert OwnershipReport.objects.get(pk=report.pk).computed_at > report.computed_at
+    assert Violation.objects.filter(code="TW001", namespace="monitoring").exists()
+    assert run.finish().derive_failures == 1
+    failures = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert any("child process ended (signal 9)" in r.getMessage() for r in failures), failures
 
 
 def test_ownership_converges_after_a_burst_of_changes(demo, demo_cluster, watching):

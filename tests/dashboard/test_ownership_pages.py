@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from clusters.models import OwnershipReport
 from clusters.poll import poll_cluster
 
 pytestmark = pytest.mark.django_db
@@ -102,3 +103,38 @@ def test_ownership_query_count_does_not_grow(client, polled, demo, url, django_a
     poll_cluster(polled)
     with django_assert_num_queries(len(small.captured_queries)):
         client.get(url)
+
+
+def test_resources_in_a_namespace_wide_violation_are_sampled_and_counted(
+    client, polled, demo, settings
+):
+    # 30 more ConfigMaps deployed into sandbox, which no one declared (TW006): listed up to
+    # the sample, the rest counted; the contested ConfigMap of monitoring stays listed.
+    settings.TIDEWATCH_OWNERSHIP_NAMESPACE_SAMPLE = 5
+    app = demo.get("argoproj.io", "applications", "argocd", "sandbox-experiments")
+    before = [r for r in app["status"]["resources"] if r.get("namespace") == "sandbox"]
+    extra = [
+        {"version": "v1", "kind": "ConfigMap", "namespace": "sandbox", "name": f"cm-{i:02d}"}
+        | {"status": "Synced"}
+        for i in range(30)
+    ]
+    resources = app["status"]["resources"] + extra
+    demo.patch_status(
+        "argoproj.io", "applications", "argocd", "sandbox-experiments", {"resources": resources}
+    )
+    poll_cluster(polled)
+
+    report = OwnershipReport.objects.get()
+    (sandbox,) = [n for n in report.namespaces if n["namespace"] == "sandbox"]
+    total = len(before) + 30
+    assert (sandbox["violation_resources"], sandbox["violation_resources_listed"]) == (total, 5)
+    assert len([r for r in report.resources if r["namespace"] == "sandbox"]) == 5
+    assert any(r["key"].endswith("grafana-dashboard-portfolio") for r in report.resources)
+
+    html = client.get("/ownership").content.decode()
+    assert 'data-code="TW006"' in html
+    section = html[html.index('id="res-demo"') :]
+    section = section[: section.index("</section>")]
+    assert section.count('<tr data-resource="/ConfigMap:sandbox/') <= 5
+    assert 'data-resource="/ConfigMap:monitoring/grafana-dashboard-portfolio"' in section
+    assert f"sandbox 5 of {total}" in section and 'data-rows="namespace-wide"' in section

@@ -767,3 +767,62 @@ def test_undeclared_home_namespace_only_holding_home_kinds_is_fine() -> None:
         "No owner declared; no GitOps tool deploys here; Argo CD's home, where "
         "Application argocd/root manages Argo CD's own objects."
     )
+
+
+# -- resources named only by their namespace's violation: counted, a sample listed -------------
+
+
+def _nothing_declared_both_tools_everywhere(world: World, resources: int) -> None:
+    """The shape of a cluster where nothing is declared: both tools deploy ``resources``
+    ConfigMaps each into ``shared`` (TW006), plus one ConfigMap both claim (TW002)."""
+    world.ks("shared", "flux-apps", *(f"ConfigMap shared/flux-{i:03}" for i in range(resources)))
+    world.app("argo-apps", "shared", *(f"ConfigMap shared/argo-{i:03}" for i in range(resources)))
+    world.ks("shared", "flux-both", "ConfigMap shared/both")
+    world.app("argo-both", "shared", "ConfigMap shared/both")
+
+
+@pytest.mark.parametrize(
+    ("sample", "listed"),
+    [(None, 120), (0, 0), (5, 5), (20, 20), (500, 120)],
+)
+def test_namespace_wide_resources_are_counted_and_only_a_sample_listed(
+    sample: int | None, listed: int
+) -> None:
+    world = World().argocd_by_flux()
+    _nothing_declared_both_tools_everywhere(world, 60)
+    report = world.analyse(contested_only=True, namespace_sample=sample)
+    assert [v.code for v in report.violations if v.namespace == "shared"] == ["TW002", "TW006"]
+
+    shared = report.namespace("shared")
+    assert shared is not None
+    assert (shared.violation_resources, shared.violation_resources_listed) == (120, listed)
+    keys = [r.key for r in report.resources if r.namespace == "shared"]
+    # The resource both tools claim is always listed, with both claims and their chains.
+    assert "/ConfigMap:shared/both" in keys
+    assert len(keys) == listed + 1
+    both = report.resource("/ConfigMap:shared/both")
+    assert both is not None and {c.tool for c in both.claimed_by} == {"flux", "argocd"}
+    assert set(report.chains) == {c.key for r in report.resources for c in r.claimed_by}
+    # The violation itself still names every resource it is about (the contested one too).
+    (tw006,) = report.by_code("TW006")
+    assert len(tw006.resources) == 121
+
+
+def test_a_resource_with_a_violation_of_its_own_is_always_listed() -> None:
+    # The Application's ConfigMaps are in an undeclared namespace (TW006: sampled); its
+    # ClusterRole has a violation of its own (TW003): listed whatever the sample.
+    world = World().argocd_by_flux()
+    world.app(
+        "spark",
+        "data",
+        *(f"ConfigMap data/c-{i}" for i in range(10)),
+        "rbac.authorization.k8s.io/ClusterRole spark",
+    )
+    report = world.analyse(contested_only=True, namespace_sample=2)
+    data = report.namespace("data")
+    assert data is not None and (data.violation_resources, data.violation_resources_listed) == (
+        10,
+        2,
+    )
+    assert report.resource("rbac.authorization.k8s.io/ClusterRole:/spark") is not None
+    assert len(report.resources) == 3
