@@ -23,6 +23,7 @@ demo: $(STAMP)
 	DATABASE_URL=sqlite:///var/demo.sqlite3 SECRET_KEY=demo-insecure-key \
 	ALLOWED_HOSTS=localhost,127.0.0.1,[::1] SECURE_SSL_REDIRECT=false TIDEWATCH_SECURE_COOKIES=false \
 	SECURE_HSTS_SECONDS=0 TIDEWATCH_USE_CELERY=false \
+	TIDEWATCH_ACTIONS=service-account TIDEWATCH_DEMO_SIGN_IN=true \
 	TIDEWATCH_ANONYMOUS_READ=true $(BIN)/python manage.py demo --port $(PORT) $(if $(SCALE),--scale $(SCALE))
 
 test: $(STAMP)

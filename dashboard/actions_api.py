@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -86,9 +87,12 @@ def _offer(obj: GitOpsObject, action: catalog.Action, username: str) -> dict[str
     }
 
 
-def preview(obj: GitOpsObject, action: str, username: str) -> list[dict[str, Any]]:
+def preview(
+    obj: GitOpsObject, action: str, username: str, params: Params | None = None
+) -> list[dict[str, Any]]:
     """The writes ``action`` would send, worked out from the stored object (perform.py works
     them out again from the live one; only the timestamp and a newer state can differ)."""
+    params = params or Params()
     target = Target(obj.kind, obj.namespace, obj.name, obj.version)
     ts = patches.timestamp()
 
@@ -98,7 +102,8 @@ def preview(obj: GitOpsObject, action: str, username: str) -> list[dict[str, Any
     if action in ("refresh", "hard-refresh"):
         return [patch(target, patches.refresh_patch(ts, hard=action == "hard-refresh"))]
     if action == "sync":
-        return [patch(target, patches.sync_patch(obj.raw, username))]
+        body = patches.sync_patch(obj.raw, username, revision=params.revision, prune=params.prune)
+        return [patch(target, body)]
     if action == "terminate":
         return [patch(target, patches.terminate_patch(obj.raw))]
     if action == "suspend":
@@ -147,6 +152,22 @@ def run_action(
         raise Http404(f"no {kind} {namespace}/{name} stored for cluster {cluster}")
     if catalog.find(obj.kind, action) is None:
         raise Http404(f"{obj.kind} has no action {action!r}")
+    attempt, outcome = act(request, obj, action, _params, mode)
+    status = 200
+    if outcome.result != ActionAttempt.ALLOWED:
+        status = outcome.status or _HTTP_STATUS.get(outcome.result, 502)
+    return JsonResponse(attempt_json(attempt), status=status)
+
+
+ParamsReader = Callable[[HttpRequest], tuple[Params | None, str]]
+
+
+def act(
+    request: HttpRequest, obj: GitOpsObject, action: str, read_params: ParamsReader, mode: str
+) -> tuple[ActionAttempt, Outcome]:
+    """Check, run and audit ``action`` on ``obj``: the one path of the API's POST and of the
+    object page's Confirm (dashboard/action_views.py), which differ only in how they read the
+    parameters (a JSON body, a form)."""
     who, identity = _actor(request)
     attempt = ActionAttempt(
         user=who,
@@ -160,13 +181,14 @@ def run_action(
     refusal = _may_act(request)
     params: Params | None = None
     if not refusal:
-        params, refusal = _params(request)
+        params, refusal = read_params(request)
         attempt.params = {"revision": params.revision, "prune": params.prune} if params else {}
     if refusal or params is None:
         outcome = Outcome(DENIED_BY_TIDEWATCH, refusal)
     else:
         outcome = _perform(obj, action, params, identity, mode)
-    return _record(attempt, outcome, obj)
+    _record(attempt, outcome, obj)
+    return attempt, outcome
 
 
 def _may_act(request: HttpRequest) -> str:
@@ -186,6 +208,11 @@ def _may_act(request: HttpRequest) -> str:
             f"(group {settings.TIDEWATCH_OPERATOR_GROUP})"
         )
     return ""
+
+
+def actor_name(request: HttpRequest) -> str:
+    """Who an attempt by this request is recorded as (the sync's initiatedBy.username)."""
+    return _actor(request)[0]
 
 
 def _actor(request: HttpRequest) -> tuple[str, KubeIdentity]:
@@ -283,7 +310,7 @@ def _write_event(obj: GitOpsObject, attempt: ActionAttempt, outcome: Outcome) ->
         return f"{type(exc).__name__}: {exc}"[:300]
 
 
-def _record(attempt: ActionAttempt, outcome: Outcome, obj: GitOpsObject) -> JsonResponse:
+def _record(attempt: ActionAttempt, outcome: Outcome, obj: GitOpsObject) -> None:
     attempt.outcome = outcome.result
     attempt.message = outcome.message
     attempt.status = outcome.status
@@ -303,10 +330,6 @@ def _record(attempt: ActionAttempt, outcome: Outcome, obj: GitOpsObject) -> Json
         attempt.outcome,
         f" ({attempt.message})" if attempt.outcome != ActionAttempt.ALLOWED else "",
     )
-    status = 200
-    if outcome.result != ActionAttempt.ALLOWED:
-        status = outcome.status or _HTTP_STATUS.get(outcome.result, 502)
-    return JsonResponse(attempt_json(attempt), status=status)
 
 
 def attempt_json(row: ActionAttempt) -> dict[str, Any]:

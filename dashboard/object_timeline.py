@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 
 from clusters.models import Event, GitOpsObject, StatusTransition
+from dashboard.models import ActionAttempt
 
 
 @dataclass
@@ -65,3 +66,10 @@ def events(who: Identity) -> QuerySet[Event] | None:
     if obj is None and not rows.exists():
         return None
     return rows
+
+
+def attempts(who: Identity) -> QuerySet[ActionAttempt]:
+    """The actions attempted on the object, newest first (audit rows keep names, not keys)."""
+    return ActionAttempt.objects.filter(
+        cluster=who.cluster, kind__iexact=who.kind, namespace=who.namespace, name=who.name
+    ).order_by("-created_at", "-id")

@@ -11,7 +11,7 @@ from django.shortcuts import render
 from django.utils.encoding import escape_uri_path
 from django.views.decorators.http import require_safe
 
-from dashboard import changes, object_selectors
+from dashboard import action_views, changes, object_selectors
 from dashboard.bounds import page_numbers
 from dashboard.links import object_url as object_url  # re-exported: how tests link here
 from dashboard.object_ownership import object_ownership
@@ -61,6 +61,10 @@ def _object_page(
             "cell": object_selectors.CELL_LIMIT,
         },
     }
+    if page is not None and not request.htmx:
+        # Per reader (role, CSRF) and so never in the shared live-refreshed part; None (no
+        # panel, the page as without actions) while TIDEWATCH_ACTIONS is off.
+        context["actions"] = action_views.panel_context(request, page.obj)
     status = 200
     if page is None:
         context["missing"] = object_selectors.missing_object(cluster, kind, namespace, name)

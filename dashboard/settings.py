@@ -90,6 +90,7 @@ TEMPLATES = [
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
+                "dashboard.action_views.actions_context",
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
@@ -196,6 +197,8 @@ TIDEWATCH_OPERATOR_GROUP = env_str("TIDEWATCH_OPERATOR_GROUP", "tidewatch-operat
 TIDEWATCH_VIEWER_GROUP = env_str("TIDEWATCH_VIEWER_GROUP", "tidewatch-viewers")
 # Seconds one action's requests to the cluster may take in all (connect + read per request).
 TIDEWATCH_ACTION_TIMEOUT = env_int("TIDEWATCH_ACTION_TIMEOUT", 10, minimum=1)
+# `make demo` only: the login page shows the demo users' passwords (README "Actions").
+TIDEWATCH_DEMO_SIGN_IN = env_bool("TIDEWATCH_DEMO_SIGN_IN", False)
 TIDEWATCH_DEFAULT_POLL_INTERVAL = env_int("TIDEWATCH_POLL_INTERVAL", 30, minimum=5)
 # The longest poll_interval a clusters.yaml entry may ask for (seconds); longer is a broken entry.
 TIDEWATCH_MAX_POLL_INTERVAL = env_int("TIDEWATCH_MAX_POLL_INTERVAL", 86_400, minimum=5)

@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.urls import path, register_converter
 
 from dashboard import (
+    action_views,
     actions_api,
     api,
     auth_views,
@@ -36,6 +37,23 @@ urlpatterns = [
         object_views.object_page,
         name="object",
     ),
+    # Actions in the browser: 404 while TIDEWATCH_ACTIONS is off (dashboard/action_views.py).
+    path(
+        "o/<name:cluster>/<name:kind>/<name:namespace>/<name:name>/actions/<name:action>/confirm",
+        action_views.confirm,
+        name="action-confirm",
+    ),
+    path(
+        "o/<name:cluster>/<name:kind>/<name:namespace>/<name:name>/actions/<name:action>",
+        action_views.run,
+        name="action-run",
+    ),
+    path(
+        "o/<name:cluster>/<name:kind>/<name:namespace>/<name:name>/actions/wait/<int:attempt_id>",
+        action_views.wait,
+        name="action-wait",
+    ),
+    path("audit", action_views.audit_page, name="audit"),
     path("n/<name:cluster>/<name:namespace>", browse_views.namespace_page, name="namespace"),
     path("search", browse_views.search, name="search"),
     path("ownership", ownership_views.ownership_page, name="ownership"),

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
+from dashboard.models import ActionAttempt
+
 pytestmark = pytest.mark.django_db
 
 # One concrete URL per named route.
@@ -30,11 +32,14 @@ URLS = {
     "api-object-events": "/api/v1/objects/demo/HelmRelease/bigbang/gitlab/events",
     "api-object-actions": "/api/v1/objects/demo/HelmRelease/bigbang/gitlab/actions",
     "api-audit": "/api/v1/audit",
+    "action-confirm": "/o/demo/HelmRelease/bigbang/gitlab/actions/reconcile/confirm",
+    "action-wait": "/o/demo/HelmRelease/bigbang/gitlab/actions/wait/1",
+    "audit": "/audit",
 }
 # Signing out is a POST with CSRF, never a GET; so is running an action.
-POST_ONLY = {"logout", "api-object-action"}
+POST_ONLY = {"logout", "api-object-action", "action-run"}
 # These answer only with TIDEWATCH_ACTIONS on (404 otherwise: tests/dashboard/test_actions_api.py).
-NEED_ACTIONS = {"api-object-actions", "api-audit"}
+NEED_ACTIONS = {"api-object-actions", "api-audit", "action-confirm", "action-wait", "audit"}
 
 
 def route_names() -> set[str]:
@@ -54,12 +59,18 @@ def test_every_route_is_covered():
         assert resolve(url.split("?")[0]).url_name == name
     action = "/api/v1/objects/demo/HelmRelease/bigbang/gitlab/actions/reconcile"
     assert resolve(action).url_name == "api-object-action"
+    assert resolve(URLS["action-confirm"][: -len("/confirm")]).url_name == "action-run"
 
 
 @pytest.mark.parametrize("name", URLS)
 def test_head_answers_like_get(client, polled, django_user_model, name, settings):
     if name in NEED_ACTIONS:
         settings.TIDEWATCH_ACTIONS = "service-account"
+    if name == "action-wait":  # the line that follows attempt 1
+        ActionAttempt.objects.create(
+            pk=1, user="rita", cluster="demo", kind="HelmRelease", namespace="bigbang",
+            name="gitlab", action="reconcile", mode="service-account", outcome="allowed",
+        )  # fmt: skip
     if name != "login":  # the login page sends a signed-in user on
         client.force_login(django_user_model.objects.create_user("rita", password="x" * 12))
     url = URLS[name]

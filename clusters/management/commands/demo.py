@@ -28,6 +28,7 @@ from clusters.demo.scale import build_scaled_platform
 from clusters.demo.server import DemoCluster
 from clusters.demo.timeline import DEFAULT_STEP_SECONDS, Timeline, positive_seconds
 from clusters.watcher import run_sync
+from dashboard.demo_users import DEMO_PASSWORD, ensure_demo_users
 
 DEMO_TOKEN = "demo-token"
 
@@ -69,6 +70,8 @@ class Command(BaseCommand):
         var = Path(settings.VAR_DIR)
         var.mkdir(parents=True, exist_ok=True)
         call_command("migrate", interactive=False, verbosity=0)
+        for username, role in ensure_demo_users():
+            self.stdout.write(f"demo {role}: sign in as {username} / {DEMO_PASSWORD}")
 
         scale = int(options["scale"])
         objects = build_scaled_platform(scale) if scale > 0 else None
