@@ -329,7 +329,7 @@ def overview_rows(base: str) -> set[str]:
         page = connection.getresponse().read().decode()
     finally:
         connection.close()
-    return set(re.findall(r'<tr data-namespace="([^"]+)" data-status="Healthy"', page))
+    return set(re.findall(r'<tr [^>]*data-namespace="([^"]+)" data-status="Healthy"', page))
 
 
 def pick_targets(database: str, count: int, shown_rows: set[str] | None) -> list[dict[str, str]]:
