@@ -68,6 +68,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 HOST = "127.0.0.1"
+SWEEP_MS = 250  # between two asks "has every page shown it?" (not the resolution: see below)
 MINUTE_GUARD_S = 16  # + --settle: a change starts at least this long before a minute boundary
 TOKEN = "demo-token"  # clusters/management/commands/demo.py
 # Kinds whose status is flipped, and how their controllers write it.
@@ -638,7 +639,10 @@ def measure(args: argparse.Namespace, demo: Demo, targets: list[dict[str, str]])
             while waiting and time.monotonic() < deadline:
                 waiting = [e for e in waiting if e["page"].evaluate("window.__e2e.seenAt") is None]
                 if waiting:
-                    waiting[0]["page"].wait_for_timeout(20)
+                    # Each page stamps its own time; this sweep only asks whether all have.
+                    # A sweep is one DevTools round trip per page, through the same browser
+                    # process that carries every tab's polls: a fast sweep slowed the pages.
+                    waiting[0]["page"].wait_for_timeout(SWEEP_MS)
             if waiting:
                 raise SystemExit(f"change {k}: {len(waiting)} pages never showed it")
             # When the watcher stored it: the transition row's own time (same clock).
