@@ -146,3 +146,30 @@ def test_the_patcher_keeps_what_did_not_change(
     assert result["html"] == after  # the part now reads exactly as the server's
     assert result["kept"] == expected.pop("kept")
     assert result["count"] == expected
+
+
+def test_a_tab_shown_again_asks_at_once_instead_of_at_its_next_tick(
+    page, live_server, demo_cluster, transactional_db, settings, demo
+):
+    # A poll a minute apart, as Chromium throttles a tab hidden for five minutes: the page can
+    # only show the change in time through the poll it makes when it becomes visible again.
+    settings.TIDEWATCH_LIVE_POLL_MS = 600_000
+    poll_cluster(demo_cluster)
+    changed, _ = PAGES["/"]
+    page.goto(live_server.url + "/")
+    assert page.evaluate(MARK, changed) != "Degraded"
+    demo.patch(
+        "argoproj.io",
+        "applications",
+        "argocd",
+        "sandbox-experiments",
+        {"status": {"health": {"status": "Degraded", "message": "CrashLoopBackOff"}}},
+    )
+    poll_cluster(demo_cluster)
+    page.evaluate("() => document.dispatchEvent(new Event('visibilitychange'))")  # shown again
+    page.wait_for_function(
+        f"() => document.querySelector({changed!r})?.dataset.status === 'Degraded'",
+        timeout=30_000,
+    )
+    assert page.evaluate(KEPT, changed)
+    assert page.js_errors == []
