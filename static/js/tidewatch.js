@@ -53,7 +53,7 @@ document.addEventListener("htmx:afterRequest", (event) => {
 // Live parts are patched, not replaced (issue 11). A live poll's answer (a part whose root
 // carries data-live) is compared with the page node by node: an element equal to its new
 // version is kept as it is, a changed one is patched in place, and only what is new is
-// inserted. Rows, cards and sections are matched by data-live-key (else id), so a row that
+// inserted. Rows and sections are matched by data-live-key (else id), so a row that
 // moved (worst first) is moved, not rebuilt. Replacing the whole part made every open tab
 // parse, style and lay out the whole table again for one changed row; with 50 tabs on one
 // renderer that set the page latency. What the reader holds stays: open <details>, focus,
