@@ -68,6 +68,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 HOST = "127.0.0.1"
+SWEEP_MS = 250  # between two asks "has every page shown it?" (not the resolution: see below)
 MINUTE_GUARD_S = 16  # + --settle: a change starts at least this long before a minute boundary
 TOKEN = "demo-token"  # clusters/management/commands/demo.py
 # Kinds whose status is flipped, and how their controllers write it.
@@ -80,7 +81,7 @@ ARGO = ("argoproj.io", "v1alpha1", "applications")
 # A page "shows" a target when its element carries the expected data-status; the predicate
 # gets (selector, expected) and is part of the evaluated source (the CSP forbids eval).
 OBSERVER = """([selector, shows]) => {
-  window.__e2e = {selector, expect: null, differ: null, seenAt: null, swaps: []};
+  window.__e2e = {selector, expect: null, differ: null, seenAt: null, swaps: [], polls: []};
   const read = () => document.querySelector(window.__e2e.selector)?.dataset.status;
   window.__e2eRead = read;
   const check = () => {
@@ -95,8 +96,36 @@ OBSERVER = """([selector, shows]) => {
     {subtree: true, childList: true, attributes: true});
   document.body.addEventListener("htmx:afterSwap",
     () => window.__e2e.swaps.push(performance.timeOrigin + performance.now()));
+  // Where a page's time goes: each poll's start and the arrival of its answer (before the
+  // swap), to split a latency into waiting for a poll, the server and the browser.
+  document.body.addEventListener("htmx:beforeRequest",
+    () => window.__e2e.polls.push([performance.timeOrigin + performance.now(), null, 0]));
+  document.body.addEventListener("htmx:beforeOnLoad", (event) => {
+    const open = window.__e2e.polls.filter((p) => p[1] === null);
+    if (open.length) {
+      open[open.length - 1][1] = performance.timeOrigin + performance.now();
+      open[open.length - 1][2] = event.detail.xhr.status;
+    }
+  });
   return read() === shows;
 }"""
+
+
+# The poll whose answer arrived last before the page showed the change: [start, answer, the
+# count of 204 answers after the change before it].
+DELIVERED = """() => {
+  const e = window.__e2e;
+  const done = e.polls.filter((p) => p[1] !== null && p[1] <= e.seenAt);
+  if (!done.length) return null;
+  const last = done[done.length - 1];
+  return [last[0], last[1], done.filter((p) => p[2] === 204).length];
+}"""
+PHASES = (
+    "waiting for the poll that brought it",
+    "server (request → answer)",
+    "browser (answer → shown)",
+    "204 answers before it",
+)
 
 
 class Demo:
@@ -301,7 +330,7 @@ def overview_rows(base: str) -> set[str]:
         page = connection.getresponse().read().decode()
     finally:
         connection.close()
-    return set(re.findall(r'<tr data-namespace="([^"]+)" data-status="Healthy"', page))
+    return set(re.findall(r'<tr [^>]*data-namespace="([^"]+)" data-status="Healthy"', page))
 
 
 def pick_targets(database: str, count: int, shown_rows: set[str] | None) -> list[dict[str, str]]:
@@ -538,6 +567,7 @@ def measure(args: argparse.Namespace, demo: Demo, targets: list[dict[str, str]])
         originals[ident(target)] = body.get("status") or {}
     latencies: dict[str, list[float]] = {}
     store_latencies: list[float] = []
+    phases: dict[str, list[float]] = {name: [] for name in PHASES}
     wasted: list[int] = []  # per change: unchanged pages that re-rendered
     unchanged: list[int] = []  # per change: pages showing nothing that changed
     with sync_playwright() as playwright:
@@ -585,7 +615,7 @@ def measure(args: argparse.Namespace, demo: Demo, targets: list[dict[str, str]])
                     expect = None if fail else "Healthy"
                     page.evaluate(
                         "([d, e]) => Object.assign(window.__e2e, {differ: d, expect: e, "
-                        "seenAt: null, swaps: []})",
+                        "seenAt: null, swaps: [], polls: []})",
                         [differ, expect],
                     )
                     related.append(entry)
@@ -609,7 +639,10 @@ def measure(args: argparse.Namespace, demo: Demo, targets: list[dict[str, str]])
             while waiting and time.monotonic() < deadline:
                 waiting = [e for e in waiting if e["page"].evaluate("window.__e2e.seenAt") is None]
                 if waiting:
-                    waiting[0]["page"].wait_for_timeout(20)
+                    # Each page stamps its own time; this sweep only asks whether all have.
+                    # A sweep is one DevTools round trip per page, through the same browser
+                    # process that carries every tab's polls: a fast sweep slowed the pages.
+                    waiting[0]["page"].wait_for_timeout(SWEEP_MS)
             if waiting:
                 raise SystemExit(f"change {k}: {len(waiting)} pages never showed it")
             # When the watcher stored it: the transition row's own time (same clock).
@@ -629,6 +662,13 @@ def measure(args: argparse.Namespace, demo: Demo, targets: list[dict[str, str]])
             for entry in related:
                 seen = entry["page"].evaluate("window.__e2e.seenAt") / 1000
                 latencies.setdefault(entry["type"], []).append(seen - accepted)
+                poll = entry["page"].evaluate(DELIVERED)
+                if poll:  # the 200 that brought it: waiting, server, browser
+                    start, loaded = poll[0] / 1000, poll[1] / 1000
+                    phases["waiting for the poll that brought it"].append(start - accepted)
+                    phases["server (request → answer)"].append(loaded - start)
+                    phases["browser (answer → shown)"].append(seen - loaded)
+                    phases["204 answers before it"].append(poll[2])
             plan[0]["page"].wait_for_timeout(window * 1000)
             unchanged.append(len(others))
             swapped = [e for e in others if e["page"].evaluate("window.__e2e.swaps.length")]
@@ -658,6 +698,7 @@ def measure(args: argparse.Namespace, demo: Demo, targets: list[dict[str, str]])
         "wasted": wasted,
         "unchanged": unchanged,
         "plan": [(e["type"], e["path"]) for e in plan],
+        "phases": phases,
     }
 
 
@@ -723,6 +764,23 @@ def print_table(
             f"| (the store: the transition row's time) | {len(store)} changes | "
             f"{percentile(store, 0.5):.0f} ms | {percentile(store, 0.95):.0f} ms | "
             f"{max(store):.0f} ms |"
+        )
+    print("\nWhere the time goes, per page update (from the API server's acceptance):\n")
+    print("| phase | updates | p50 | p95 | max |")
+    print("|---|---|---|---|---|")
+    for name, values in result["phases"].items():
+        if not values:
+            continue
+        if name.startswith("204"):
+            print(
+                f"| {name} | {len(values)} | {percentile(values, 0.5):.0f} | "
+                f"{percentile(values, 0.95):.0f} | {max(values):.0f} |"
+            )
+            continue
+        ms = [x * 1000 for x in values]
+        print(
+            f"| {name} | {len(ms)} | {percentile(ms, 0.5):.0f} ms | "
+            f"{percentile(ms, 0.95):.0f} ms | {max(ms):.0f} ms |"
         )
     wasted = result["wasted"]
     print(

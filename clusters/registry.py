@@ -23,12 +23,16 @@ def sync_clusters(path: str | None = None) -> list[Cluster]:
     path = path or settings.TIDEWATCH_CLUSTERS
     entries = load_entries(path, settings.TIDEWATCH_DEFAULT_POLL_INTERVAL)
     names = {entry.spec.name for entry in entries}
-    result = [cluster for entry in entries if (cluster := _upsert_or_report(entry)) is not None]
+    written = [_upsert_or_report(entry) for entry in entries]
+    result = [cluster for cluster, _ in written if cluster is not None]
     removed = Cluster.objects.filter(enabled=True).exclude(name__in=names)
     for cluster in removed:
         log.warning("cluster %s is no longer in %s: polling stops, its data is kept", cluster, path)
-    removed.update(enabled=False, config_error=f"removed from {path}")
-    bump()  # open pages show the cluster cards (removed, broken entries)
+    gone = removed.update(enabled=False, config_error=f"removed from {path}")
+    # The poller and watcher call this every few seconds: bumping on every call would wake
+    # every open page (a fingerprint each) for a file that did not change.
+    if gone or any(changed for _, changed in written):
+        bump()  # open pages show the cluster cards (removed, broken entries)
     return result
 
 
@@ -44,9 +48,10 @@ def sync_clusters_or_go_on(path: str | None, going_on: str) -> None:
         log.exception("cannot sync the cluster file; %s the clusters already known", going_on)
 
 
-def _upsert_or_report(entry: ClusterEntry) -> Cluster | None:
+def _upsert_or_report(entry: ClusterEntry) -> tuple[Cluster | None, bool]:
     """Write one entry in its own savepoint: a value the database refuses (PostgreSQL checks
-    lengths and ranges the parser may not know of) breaks that entry only, never the others."""
+    lengths and ranges the parser may not know of) breaks that entry only, never the others.
+    Also says whether the row was created or changed."""
     try:
         with transaction.atomic():
             return _upsert(entry)
@@ -61,10 +66,10 @@ def _upsert_or_report(entry: ClusterEntry) -> Cluster | None:
             return _upsert(broken)
     except DatabaseError:
         log.exception("cluster %s: cannot even record it as broken", entry.spec.name[:100])
-        return None
+        return None, False
 
 
-def _upsert(entry: ClusterEntry) -> Cluster:
+def _upsert(entry: ClusterEntry) -> tuple[Cluster, bool]:
     error = entry.error
     defaults: dict[str, object] = {
         "kubeconfig": entry.spec.kubeconfig,
@@ -86,8 +91,15 @@ def _upsert(entry: ClusterEntry) -> Cluster:
     if error:
         log.error("cluster %s: %s", entry.spec.name, error)
     defaults["config_error"] = error
-    cluster, _ = Cluster.objects.update_or_create(name=entry.spec.name, defaults=defaults)
-    return cluster
+    cluster = Cluster.objects.filter(name=entry.spec.name).first()
+    if cluster is None:
+        return Cluster.objects.create(name=entry.spec.name, **defaults), True
+    changed = [field for field, value in defaults.items() if getattr(cluster, field) != value]
+    if changed:
+        for field in changed:
+            setattr(cluster, field, defaults[field])
+        cluster.save(update_fields=changed)
+    return cluster, bool(changed)
 
 
 def spec_of(cluster: Cluster) -> ClusterSpec:

@@ -193,7 +193,7 @@ def test_an_object_that_is_not_stored_is_a_helpful_404(client, polled, demo):
 def test_an_htmx_refresh_gets_only_the_partial(client, polled):
     full = page(client, "HelmRelease", "bigbang", "gitlab")
     # polls every second; tidewatch.js pauses it while the tab is hidden (no eval under the CSP)
-    assert 'hx-trigger="every 1000ms"' in full
+    assert 'hx-trigger="every 1000ms, tidewatch:visible"' in full
     html = page(client, "HelmRelease", "bigbang", "gitlab", headers={"HX-Request": "true"})
     assert "<html" not in html and "data-headline" in html and "Raw YAML" not in html
     # an object gone while the page is open: the explanation is swapped in (htmx swaps 2xx)

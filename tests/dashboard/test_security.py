@@ -234,7 +234,7 @@ def test_every_page_has_the_strict_csp_and_no_inline_code(client, polled, settin
         assert parser.problems == [], path
         assert all(src.startswith("/static/") for src in parser.scripts), parser.scripts
     overview = client.get("/").content.decode()
-    assert 'hx-trigger="every 7000ms"' in overview
+    assert 'hx-trigger="every 7000ms, tidewatch:visible"' in overview
     assert '"allowEval": false' in overview and '"includeIndicatorStyles": false' in overview
 
 
