@@ -178,9 +178,14 @@ def _head(request: HttpRequest) -> str:
     """Version and minute, read once per request."""
     head = getattr(request, "_tidewatch_live_head", None)
     if head is None:
-        head = f"{version.current()}-{timezone.now().strftime('%Y%m%d%H%M')}"
+        head = f"{version.current()}-{clock_minute()}"
         request._tidewatch_live_head = head  # type: ignore[attr-defined]
     return head
+
+
+def clock_minute() -> str:
+    """The minute term of a token (tests pin it: a minute ending mid-test is a real change)."""
+    return timezone.now().strftime("%Y%m%d%H%M")
 
 
 def digest(value: object) -> str:

@@ -107,6 +107,19 @@ def test_an_unchanged_re_poll_leaves_every_page_unrendered(client, polled):
         assert response.status_code == 204, url
 
 
+def test_a_new_minute_redraws_every_page_once(client, polled, monkeypatch):
+    """Relative times ("2 min ago") move with the clock: the next minute re-renders a page
+    whose store did not change, once."""
+    from dashboard import changes
+
+    tokens = {url: open_page(client, url) for url, _ in PAGES}
+    monkeypatch.setattr(changes, "clock_minute", lambda: "202601010001")
+    for url, token in tokens.items():
+        response = refresh(client, url, token)
+        assert response.status_code == 200, url
+        assert refresh(client, url, token_of(response.content.decode())).status_code == 204, url
+
+
 def test_a_kind_failing_reaches_every_page_that_shows_staleness(client, polled, demo):
     """The overview's cluster card, the namespace and object pages' stale notices; search
     results show none, so they are left alone."""
