@@ -1,7 +1,7 @@
 """The first sync alone (issue 11): watch_cluster's first list and poll_cluster, against the floor.
 
     .venv/bin/python -m bench.first_sync --n 5000 [--modes watch poll] [--repeat 1]
-        [--database-url postgres://…] [--profile DIR]
+        [--database-url postgres://…] [--profile DIR] [--trees . /tmp/before]
 
 One API server (``bench.apiserver``, its own process), the list floor (bench/floor.py, best of
 three), then per mode and repeat a fresh store and one child process (so its peak RSS is its
@@ -12,7 +12,9 @@ own) that times, in process:
 - **poll**: one ``poll_cluster`` (it includes the supporting lists, ownership and roll-ups).
 
 Prints one table (mode × seconds, ÷ floor, peak RSS, load). ``--profile DIR`` writes a cProfile
-of each child's main thread (the applier, or the whole poll) to DIR.
+of each child's main thread (the applier, or the whole poll) to DIR. ``--trees`` runs the
+children from each of these source trees in turn (e.g. this one and a ``git archive`` of the
+commit before a change): before/after against the same API server and floor, back to back.
 """
 
 from __future__ import annotations
@@ -120,6 +122,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--database-url", default="")
     parser.add_argument("--profile", default="")
+    parser.add_argument("--trees", nargs="+", default=[str(ROOT)])
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--mode", default="watch", help=argparse.SUPPRESS)
     parser.add_argument("--gitops", type=int, default=0, help=argparse.SUPPRESS)
@@ -154,32 +157,35 @@ def main() -> int:
             key=lambda f: f.seconds,
         )
         print(f"N={args.n}: floor {floor.seconds:.2f} s (load {loadavg()})", file=sys.stderr)
-        for attempt in range(args.repeat):
-            for mode in args.modes:
-                database = args.database_url or f"sqlite:///{here / f'{mode}{attempt}.sqlite3'}"
-                done = subprocess.run(
-                    [sys.executable, "-m", "bench.first_sync", "--child", "--mode", mode]
-                    + ["--n", str(args.n), "--gitops", str(api.ready["gitops"])]
-                    + (["--profile", args.profile] if args.profile else [])
-                    + (["--database-url", args.database_url] if args.database_url else []),
-                    cwd=ROOT,
-                    env={**env, "DATABASE_URL": database},
-                    stdout=subprocess.PIPE,
-                    text=True,
-                    check=True,
-                )
-                row = json.loads(done.stdout.strip().splitlines()[-1])
-                row["x_floor"] = row["seconds"] / floor.seconds
-                rows.append(row)
-                print(json.dumps(row), file=sys.stderr)
+        runs = [(a, m, t) for a in range(args.repeat) for m in args.modes for t in args.trees]
+        for attempt, mode, tree in runs:
+            slot = f"{mode}{attempt}-{len(rows)}"
+            database = args.database_url or f"sqlite:///{here / f'{slot}.sqlite3'}"
+            done = subprocess.run(
+                [sys.executable, "-m", "bench.first_sync", "--child", "--mode", mode]
+                + ["--n", str(args.n), "--gitops", str(api.ready["gitops"])]
+                + (["--profile", args.profile] if args.profile else [])
+                + (["--database-url", args.database_url] if args.database_url else []),
+                cwd=tree,
+                env={**env, "DATABASE_URL": database, "PYTHONPATH": tree},
+                stdout=subprocess.PIPE,
+                text=True,
+                check=True,
+            )
+            row = json.loads(done.stdout.strip().splitlines()[-1])
+            row["x_floor"] = row["seconds"] / floor.seconds
+            row["tree"] = Path(tree).resolve().name
+            rows.append(row)
+            print(json.dumps(row), file=sys.stderr)
     finally:
         api.stop()
     print(f"\nN={args.n}, floor {floor.seconds:.2f} s\n")
-    print("| mode | load | first sync s | ÷ floor | CPU s | peak RSS MB | stored |")
-    print("|---|---|---|---|---|---|---|")
+    print("| mode | tree | load | first sync s | ÷ floor | CPU s | peak RSS MB | stored |")
+    print("|---|---|---|---|---|---|---|---|")
     for row in rows:
         print(
-            f"| {row['mode']} | {row['load']} | {row['seconds']:.2f} | {row['x_floor']:.1f}× "
+            f"| {row['mode']} | {row['tree']} | {row['load']} | {row['seconds']:.2f} "
+            f"| {row['x_floor']:.1f}× "
             f"| {row['cpu_s']:.1f} | {row['rss_mb']:.0f} | {row['stored']} |"
         )
     return 0

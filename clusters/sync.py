@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
 import logging
 import threading
 import time
@@ -304,6 +305,7 @@ class _Watch:
         # Derived data waits for the first supporting lists too: without the controller
         # workloads, ownership would report "workloads were not collected" for a moment.
         self.supporting_stored = False
+        self.gc_paused = False  # whether run() paused the cyclic collector for the first lists
         # The crash mark as the applier last wrote it, and whether this watch found it set.
         self.dirty = False
         self.was_dirty = False
@@ -372,6 +374,12 @@ class _Watch:
         self.dirty = self.force_analysis = self.was_dirty
         self.last_inputs = derived_inputs(self.cluster)
         self.derive_wanted.set()  # once ready: anything changed while nobody watched?
+        # The first lists parse and store every object: paused as a poll pauses it
+        # (clusters/poll.py _gc_paused), the cyclic collector would re-walk an ever larger heap
+        # at each parsed page. Reference counting still frees everything; it runs again once
+        # every kind is listed (or when this call ends), for the hours of watching after.
+        self.gc_paused = gc.isenabled()
+        gc.disable()
         try:
             self._start_kinds()
             self._start_thread(self._supporting, "supporting")
@@ -380,8 +388,14 @@ class _Watch:
             self._start_thread(self._deriver, "derive")
             self._apply_until(started, max_seconds)
         finally:
+            self._resume_gc()
             self._end()
         return self.outcome
+
+    def _resume_gc(self) -> None:
+        if self.gc_paused:
+            self.gc_paused = False
+            gc.enable()
 
     def _start_kinds(self) -> None:
         now = timezone.now()
@@ -584,6 +598,7 @@ class _Watch:
     def _first_lists_done(self) -> None:
         """Every kind has been listed once (or failed, or resumed): the store is current."""
         self.initial_done.set()
+        self._resume_gc()
         if self.outcome.ended == FELL_BACK:
             return
         with writing():  # the card says "Live (watching)"

@@ -17,6 +17,8 @@ from typing import Any
 
 import orjson
 from django.db import DataError, IntegrityError, connection, transaction
+from django.db.models import signals
+from django.db.models.base import ModelState
 from django.utils import timezone
 
 from clusters.collect.kinds import KindSpec
@@ -500,6 +502,7 @@ def _insert_objects(rows: list[GitOpsObject]) -> None:
     fields = [meta.get_field(name) for name in _OBJECT_FIELDS]
     columns = ", ".join(ops.quote_name(f.column) for f in fields)
     json_value = _json_adapter()
+    json_text = _json_text_adapter()
     prepare: list[Any] = []
     for f in fields:
         kind = f.get_internal_type()
@@ -519,10 +522,15 @@ def _insert_objects(rows: list[GitOpsObject]) -> None:
         obj.first_seen_at = obj.changed_at = inserted
 
     def values(obj: GitOpsObject) -> list[Any]:
+        dumped = getattr(obj, "_tw_dumped", {})  # JSON text _row_from_record already made
         return [
-            value if prep is None else prep(value)
-            for value, prep in zip(
-                (getattr(obj, attname) for attname in attnames), prepare, strict=True
+            json_text(dumped[attname])
+            if attname in dumped
+            else value
+            if prep is None
+            else prep(value)
+            for attname, value, prep in zip(
+                attnames, (getattr(obj, attname) for attname in attnames), prepare, strict=True
             )
         ]
 
@@ -567,6 +575,15 @@ def _json_adapter() -> Any:
 
         return lambda value: Jsonb(value, dumps=_json_dumps)
     return lambda value: _json_text(_json_dumps(value))
+
+
+def _json_text_adapter() -> Any:
+    """JSON text (orjson's bytes) → what a JSON column takes in a raw statement."""
+    if connection.vendor == "postgresql":
+        from psycopg.types.json import Jsonb
+
+        return lambda text: Jsonb(text, dumps=bytes)  # already JSON: sent as it is
+    return bytes.decode
 
 
 def _json_dumps(value: Any) -> str | bytes:
@@ -687,8 +704,8 @@ def _delete_gone(
 def _row_from_record(
     cluster: Cluster, record: ObjectRecord, raw: dict[str, Any], now: datetime
 ) -> GitOpsObject:
-    return GitOpsObject(
-        cluster=cluster,
+    obj = _new_object(
+        cluster,
         tool=record.tool,
         group=record.group,
         version=record.version[: _limit(GitOpsObject, "version")],
@@ -711,13 +728,42 @@ def _row_from_record(
         last_reconcile_time=parse_time(record.last_reconcile_time),
         target_namespaces=sorted(set(record.target_namespaces)),
         dependencies=[_dependency_dict(d) for d in record.dependencies],
-        # Condition messages, details (Argo CD operation messages ...) and the raw copy can hold
-        # the same megabyte message: capped alike, so no page or row carries it whole.
-        conditions=_capped_strings([_condition_dict(c) for c in record.conditions]),
-        details=_capped_strings(record.details),
-        raw=_capped_strings(raw),
         changed_at=now,
     )
+    # Condition messages, details (Argo CD operation messages ...) and the raw copy can hold
+    # the same megabyte message: capped alike, so no page or row carries it whole. The JSON
+    # text that told us a value needs no cap is the text a new row's INSERT sends (kept on the
+    # instance): each of these values is serialised once, not twice.
+    dumped: dict[str, bytes] = {}
+    for attname, value in (
+        ("conditions", [_condition_dict(c) for c in record.conditions]),
+        ("details", record.details),
+        ("raw", raw),
+    ):
+        capped, text = _capped_json(value)
+        setattr(obj, attname, capped)
+        if text is not None:
+            dumped[attname] = text
+    obj._tw_dumped = dumped  # type: ignore[attr-defined]
+    return obj
+
+
+def _new_object(cluster: Cluster, **values: Any) -> GitOpsObject:
+    """``GitOpsObject(cluster=cluster, **values)`` for a row built from a record, which names
+    every column but the id and ``first_seen_at``: without Model.__init__'s work per field
+    (defaults, descriptors, the init signals), a tenth of building a first sync's rows."""
+    if signals.pre_init.has_listeners(GitOpsObject) or signals.post_init.has_listeners(
+        GitOpsObject
+    ):
+        return GitOpsObject(cluster=cluster, **values)  # someone listens: the full path
+    obj = GitOpsObject.__new__(GitOpsObject)
+    obj._state = ModelState()
+    obj.__dict__.update(id=None, cluster_id=cluster.pk, first_seen_at=None, **values)
+    _CLUSTER_FIELD.set_cached_value(obj, cluster)
+    return obj
+
+
+_CLUSTER_FIELD = GitOpsObject._meta.get_field("cluster")
 
 
 # By hand rather than dataclasses.asdict (a deep copy, field by field): the same keys in the
@@ -797,20 +843,19 @@ def _capped(message: str) -> str:
     return f"{message[:MESSAGE_LIMIT]}… [truncated by Tidewatch: {len(message):,} characters]"
 
 
-def _capped_strings(value: Any) -> Any:
-    """``value`` with every string longer than MESSAGE_LIMIT capped, at any depth."""
-    if isinstance(value, (dict, list)) and _serialized_size(value) <= MESSAGE_LIMIT:
-        # No string inside can be longer than the whole: the common case, without the walk
-        # over every field (seconds on a first sync of thousands of objects).
-        return value
-    return _capped_walk(value)
-
-
-def _serialized_size(value: Any) -> int:
-    try:
-        return len(orjson.dumps(value))
-    except (TypeError, orjson.JSONEncodeError):  # not plain JSON (a YAML fixture's date ...)
-        return MESSAGE_LIMIT + 1
+def _capped_json(value: Any) -> tuple[Any, bytes | None]:
+    """``value`` with every string longer than MESSAGE_LIMIT capped, at any depth; and its JSON
+    text when that was what told that no string needed a cap (else None)."""
+    if isinstance(value, (dict, list)):
+        try:
+            text = orjson.dumps(value)
+        except (TypeError, orjson.JSONEncodeError):  # not plain JSON (a YAML fixture's date ...)
+            text = None
+        if text is not None and len(text) <= MESSAGE_LIMIT:
+            # No string inside can be longer than the whole: the common case, without the walk
+            # over every field (seconds on a first sync of thousands of objects).
+            return value, text
+    return _capped_walk(value), None
 
 
 def _capped_walk(value: Any) -> Any:

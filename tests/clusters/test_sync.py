@@ -8,6 +8,7 @@ resyncs is a clock the test moves.
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -144,6 +145,22 @@ def status_changes(name: str) -> list[tuple[str, str]]:
 
 
 # --- one change, one write, one transition -------------------------------------------------------
+
+
+def test_the_cyclic_collector_runs_again_once_the_first_lists_are_stored(
+    demo, demo_cluster, watching
+):
+    """The first lists pause it (as a poll does); hours of watching after them must not run
+    without it, nor may a watch that ends leave it paused."""
+    assert gc.isenabled()
+    run = watching()
+    run.wait_for(live(demo_cluster), "the first lists")
+    run.wait_for(gc.isenabled, "the collector to run again")
+    set_ready(demo, "flux-system", "False")
+    run.wait_for(lambda: stored("flux-system").status == "Degraded", "a change by watch")
+    assert gc.isenabled()
+    run.finish()
+    assert gc.isenabled()
 
 
 def test_a_status_change_is_one_object_write_and_one_transition(demo, demo_cluster, watching):

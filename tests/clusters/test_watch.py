@@ -493,6 +493,41 @@ def test_a_watch_cache_list_over_its_own_cap_is_listed_paged_before_it_is_parsed
     assert running.finish().lists == 1
 
 
+def test_a_kind_counted_over_the_cap_is_never_asked_of_the_watch_cache_whole(
+    demo: DemoCluster,
+    kind_and_api: tuple[Any, ServedKind],
+    start: Callable[..., tuple[Recorder, Running]],
+) -> None:
+    """One object and the server's count of the rest tell that the whole-kind answer would be
+    over TIDEWATCH_WATCH_CACHE_LIST_BYTES: the kind is listed paged straight away, and the
+    server never builds the whole answer only for it to be abandoned."""
+    whole_bytes = watch_cache_list_bytes(*kind_and_api)
+    whole = demo.set_fault("kustomizations?limit=1&resourceVersion=0&", status=200)
+    paged = demo.set_fault("kustomizations?limit=1&continue=", status=200)
+    recorder, running = start(page_size=1, cache_list_bytes=whole_bytes // 2)
+    recorder.wait_for(lambda: recorder.synced, "the first list")
+    assert whole.hits == 0
+    assert paged.hits == len(demo_state(demo)) - 1
+    assert recorder.synced[0].keys == set(demo_state(demo))
+    assert [e.type for e in recorder.events] == [LISTED] * len(demo_state(demo))
+    assert running.finish().lists == 1
+
+
+def test_a_kind_counted_under_the_cap_is_one_watch_cache_answer(
+    demo: DemoCluster,
+    kind_and_api: tuple[Any, ServedKind],
+    start: Callable[..., tuple[Recorder, Running]],
+) -> None:
+    whole_bytes = watch_cache_list_bytes(*kind_and_api)
+    whole = demo.set_fault("kustomizations?limit=1&resourceVersion=0&", status=200)
+    paged = demo.set_fault("kustomizations?limit=1&continue=", status=200)
+    recorder, running = start(page_size=1, cache_list_bytes=whole_bytes * 4)
+    recorder.wait_for(lambda: recorder.synced, "the first list")
+    assert (whole.hits, paged.hits) == (1, 0)
+    assert recorder.synced[0].keys == set(demo_state(demo))
+    running.finish()
+
+
 def test_a_small_watch_cache_list_is_one_answer_under_its_cap(
     demo: DemoCluster, start: Callable[..., tuple[Recorder, Running]]
 ) -> None:
