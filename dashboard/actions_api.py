@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.http import Http404, HttpRequest, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
@@ -37,6 +38,7 @@ from clusters.kube import KubeError, build_api_client
 from clusters.models import Cluster, GitOpsObject
 from clusters.registry import spec_of
 from clusters.request_deadline import request_deadline
+from clusters.store.version import bump
 from dashboard import request_input, roles, selectors
 from dashboard.models import OPERATE, ActionAttempt
 from dashboard.pagination import paginated
@@ -317,7 +319,9 @@ def _record(attempt: ActionAttempt, outcome: Outcome, obj: GitOpsObject) -> None
     attempt.patch = outcome.sent
     if outcome.result == ActionAttempt.ALLOWED:
         attempt.event_error = _write_event(obj, attempt, outcome)
-    attempt.save()
+    with transaction.atomic():
+        attempt.save()
+        bump()  # open object pages show the attempt in their History at the next poll
     log.info(
         "action %s %s %s/%s/%s by %s (%s): %s%s",
         attempt.action,

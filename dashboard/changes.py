@@ -38,6 +38,7 @@ from clusters.models import (
     Violation,
 )
 from clusters.store import version
+from dashboard.models import ActionAttempt
 
 HEADER = "X-Tidewatch-Since"
 
@@ -305,7 +306,21 @@ def object_fingerprint(cluster: str, kind: str, namespace: str, name: str) -> ob
         violations,
         _related_term(pk),
         clusters_term(_clusters(cluster)),
+        _newest_attempt(cluster, identity),
     ]
+
+
+def _newest_attempt(cluster: str, identity: dict[str, str]) -> int | None:
+    """The newest action attempted on the object (its History lists them); none read while
+    actions are off, as the page reads none then."""
+    if settings.TIDEWATCH_ACTIONS == "off":
+        return None
+    return (
+        ActionAttempt.objects.filter(cluster=cluster, **identity)
+        .order_by("-id")
+        .values_list("id", flat=True)
+        .first()
+    )
 
 
 def _related_term(pk: int) -> Sequence[object]:

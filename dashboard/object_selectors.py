@@ -61,7 +61,9 @@ from clusters.models import (
 from clusters.status.flux import ARTIFACT_KINDS
 from clusters.status.vocabulary import Status, Sync
 from dashboard import history
+from dashboard.action_outcomes import outcome_badge
 from dashboard.bounds import Window as Rows
+from dashboard.object_timeline import Identity, attempts
 from dashboard.selectors import ClusterHealth, cluster_health
 from dashboard.templatetags.tidewatch import STATUS_STYLE, SYNC_STYLE
 
@@ -269,6 +271,8 @@ class ObjectPage:
     related_cap: int  # the limit when the chain was cut, else 0
     timeline: list[TimelineEntry]
     timeline_window: Rows
+    actions_taken: list[ActionTaken]
+    actions_total: int
     strips: list[history.Strip]
     raw: RawYaml
 
@@ -368,6 +372,7 @@ def object_page(
     summary, managed, managed_window = managed_resources(obj, pages.get("resources_page", 1))
     events, events_window = object_events(obj, pages.get("events_page", 1))
     timeline, timeline_window = transition_timeline(obj, pages.get("history_page", 1))
+    actions_taken, actions_total = actions_history(obj, rows)
     conditions, conditions_window = condition_rows(obj, pages)
     progress = progress_rows(obj, statuses, related)
     reconciles, reconciles_window = reconcile_rows(obj, pages)
@@ -398,6 +403,8 @@ def object_page(
         related_cap=related.limit if related.capped else 0,
         timeline=timeline,
         timeline_window=timeline_window,
+        actions_taken=actions_taken,
+        actions_total=actions_total,
         strips=history.build_strips(strip_changes(obj, now), now),
         raw=raw_yaml(obj, raw_limit),
     )
@@ -1169,3 +1176,44 @@ def _time(value: Any) -> datetime | None:
 
 def _int(value: Any) -> int:
     return value if isinstance(value, int) else 0
+
+
+@dataclass(frozen=True)
+class ActionTaken:
+    """One audited attempt on the object, as its History shows it."""
+
+    at: datetime
+    user: str
+    action: str
+    outcome: str
+    message: str
+    icon: str
+    tone: str
+    text: str
+
+
+def actions_history(obj: GitOpsObject, limit: int) -> tuple[list[ActionTaken], int]:
+    """The newest ``limit`` actions attempted on ``obj`` and how many are kept (one query, a
+    count only past the limit). With actions off: none, and no query, so a read-only install's
+    page is what it always was."""
+    if settings.TIDEWATCH_ACTIONS == "off":
+        return [], 0
+    who = Identity(obj.cluster.name, obj.kind, obj.namespace, obj.name)
+    rows = list(attempts(who)[: limit + 1])
+    total = len(rows) if len(rows) <= limit else attempts(who).count()
+    taken = []
+    for row in rows[:limit]:
+        badge = outcome_badge(row.outcome)
+        taken.append(
+            ActionTaken(
+                row.created_at,
+                row.user,
+                row.action,
+                row.outcome,
+                row.message,
+                badge.icon,
+                badge.tone,
+                badge.text,
+            )
+        )
+    return taken, total

@@ -360,3 +360,66 @@ def test_the_demo_creates_an_operator_and_a_viewer(db, settings):
     assert DEMO_PASSWORD in Client().get("/login").content.decode()
     settings.TIDEWATCH_DEMO_SIGN_IN = False
     assert DEMO_PASSWORD not in Client().get("/login").content.decode()
+
+
+# --- the object's History ------------------------------------------------------------------------
+
+
+def test_every_attempt_is_in_the_objects_history_and_open_pages_learn_of_it(
+    acting, op_client, viewer_client
+):
+    page = op_client.get(KS_PAGE).content.decode()
+    assert "data-actions-taken" not in page  # nothing attempted yet: no section
+    since = re.search(r'name="since" value="([^"]+)"', page).group(1)
+
+    op_client.post(f"{KS_PAGE}/actions/reconcile")  # allowed
+    viewer_client.post(f"{KS_PAGE}/actions/reconcile")  # denied by Tidewatch: a viewer
+
+    # The open page's next poll is not a 204: the attempts moved the store version.
+    refresh = op_client.get(f"{KS_PAGE}?since={since}", headers={"HX-Request": "true"})
+    assert refresh.status_code == 200
+    html = unescape(refresh.content.decode())
+    taken = re.findall(r'data-action-taken="([^"]+)"', html)
+    rows = list(ActionAttempt.objects.order_by("-created_at", "-id"))
+    assert taken == [r.outcome for r in rows] and len(rows) == 2
+    assert "newest first, 2 recorded" in html
+    assert "<strong>reconcile</strong> by olivia" in html
+    assert "audit?cluster=demo&kind=Kustomization&namespace=flux-system&name=flux-system" in html
+
+
+def test_the_history_lists_a_bounded_number_of_attempts_with_the_total(acting, settings):
+    settings.TIDEWATCH_PAGE_ROWS = 3
+    for i in range(5):
+        ActionAttempt.objects.create(
+            user=f"u{i}",
+            cluster="demo",
+            kind="Kustomization",
+            namespace="flux-system",
+            name="flux-system",
+            action="reconcile",
+            mode="service-account",
+            outcome="denied-by-tidewatch",
+            message=f"no {i}",
+        )
+    html = Client().get(KS_PAGE).content.decode()
+    history = html[html.index('id="actions-taken"') :]
+    assert len(re.findall(r"data-action-taken=", history)) == 3
+    assert "newest first, 5 recorded" in history
+    assert "by u4" in history and "by u1" not in history
+
+
+def test_with_actions_off_the_history_reads_no_audit_rows(stored):
+    ActionAttempt.objects.create(
+        user="u",
+        cluster="demo",
+        kind="Kustomization",
+        namespace="flux-system",
+        name="flux-system",
+        action="reconcile",
+        mode="service-account",
+        outcome="allowed",
+    )
+    with CaptureQueriesContext(connection) as queries:
+        html = Client().get(KS_PAGE).content.decode()
+    assert "data-actions-taken" not in html and "Actions taken" not in html
+    assert not [q for q in queries.captured_queries if "actionattempt" in q["sql"].lower()]
