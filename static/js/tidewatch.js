@@ -150,7 +150,11 @@ document.addEventListener("htmx:beforeSwap", (event) => {
   const detail = event.detail;
   const target = detail && detail.target;
   if (!(target instanceof HTMLElement) || !target.hasAttribute("data-live")) return;
-  if (detail.elt !== target || !detail.shouldSwap || detail.xhr.status !== 200) return;
+  // Only the part's own poll: htmx sets detail.elt to the swap target for every request, so
+  // the element that asked is read from the request (a search form's answer to typing is
+  // swapped, and its URL pushed, by htmx as before).
+  const asker = detail.requestConfig && detail.requestConfig.elt;
+  if (asker !== target || !detail.shouldSwap || detail.xhr.status !== 200) return;
   const outer = (target.getAttribute("hx-swap") || "").startsWith("outerHTML");
   const count = patchLivePart(target, detail.serverResponse, outer);
   if (count === null) return;
