@@ -50,7 +50,6 @@ from clusters.demo.server import DemoCluster, merge_patch
 from clusters.demo.store import ExpiredError
 from clusters.demo.timeline import (
     APPLICATION,
-    ARGO_HISTORY_LIMIT,
     ARGOCD_CONTROLLER,
     HELM_CONTROLLER,
     HELMRELEASE,
@@ -58,7 +57,6 @@ from clusters.demo.timeline import (
     KUSTOMIZE_CONTROLLER,
     SOURCE_CONTROLLER_NAME,
     SYNC_RUNNING,
-    SYNC_SUCCEEDED,
     GroupKind,
     ObjectMissing,
     _copy,
@@ -70,13 +68,14 @@ from clusters.demo.timeline import (
     _Release,
     _status,
     _sync_result,
-    _with_sync,
     _World,
     drop_condition,
+    emit_sync_succeeded,
     find_condition,
     is_suspended,
     set_condition,
     set_conditions,
+    synced_application,
     truncate_helm_history,
 )
 
@@ -697,46 +696,9 @@ def app_operation_finishes(w: _Reactor, app: Obj, memo: Obj) -> str:
         resources = [r for r in resources if not r.get("requiresPruning")]
     result = _sync_result(resources, drifted, source)
     result["revision"] = revision
-    history = list(status.get("history") or [])
-    started = state.get("startedAt", w.ts)
-    history.append(
-        {
-            "deployStartedAt": started,
-            "deployedAt": w.ts,
-            "id": max((h.get("id", 0) for h in history), default=-1) + 1,
-            "initiatedBy": operation.get("initiatedBy") or {"automated": True},
-            "revision": revision,
-            "source": source,
-        }
-    )
-    new = _copy(app)
-    new.pop("operation", None)  # the controller clears it once the operation completes
-    new_status = _status(new)
-    new_status["operationState"] = {
-        "finishedAt": w.ts,
-        "message": SYNC_SUCCEEDED,
-        "operation": operation,
-        "phase": "Succeeded",
-        "startedAt": started,
-        "syncResult": result,
-    }
-    new_status["history"] = history[-ARGO_HISTORY_LIMIT:]
-    new_status["resources"] = _with_sync(resources, set())
-    new_status["sync"] = {
-        **(new_status.get("sync") or {}),
-        "status": "Synced",
-        "revision": revision,
-    }
-    new_status["health"] = {"lastTransitionTime": w.ts, "status": "Progressing"}
-    new_status["reconciledAt"] = w.ts
+    new = synced_application(app, operation, revision, resources, result, w.ts)
     w.update(APPLICATION, app, new)
-    previous = (status.get("sync") or {}).get("status", "Unknown")
-    for reason, message in (
-        ("OperationCompleted", f"Sync operation to {revision} succeeded"),
-        ("ResourceUpdated", f"Updated sync status: {previous} -> Synced"),
-        ("ResourceUpdated", f"Updated health status: {_health(app)} -> Progressing"),
-    ):
-        w.emit(app, reason, message, component=ARGOCD_CONTROLLER)
+    emit_sync_succeeded(w, app, revision)
     return f"Application {_ref(app)}: sync Succeeded at {revision[:7]} (Synced, Progressing)"
 
 

@@ -853,23 +853,43 @@ def app_sync_succeeds(w: _World) -> str:
     source = app["spec"].get("source") or {}
     result = _sync_result(status.get("resources") or [], drifted, source)
     result["revision"] = revision
+    new = synced_application(app, operation, revision, status.get("resources") or [], result, w.ts)
+    _status(new).setdefault("summary", {})["images"] = images
+    w.update(APPLICATION, app, new)
+    rolled = _roll_deployments(w, app, drifted, images)
+    name = app["metadata"]["name"]
+    emit_sync_succeeded(w, app, revision)
+    return (
+        f"Application argocd/{name}: sync Succeeded, Synced at {revision[:7]}; "
+        f"rolling out {', '.join(rolled) or 'nothing'} (Progressing)"
+    )
+
+
+def synced_application(
+    app: Obj, operation: Obj, revision: str, resources: list[Obj], result: Obj, at: str
+) -> Obj:
+    """The Application as the application controller writes it when a sync operation
+    succeeded: ``operation`` cleared, ``operationState`` Succeeded, a history entry, every
+    resource Synced, health Progressing while the new pods roll out."""
+    status = app.get("status") or {}
+    state = status.get("operationState") or {}
+    started = state.get("startedAt", at)
     history = list(status.get("history") or [])
-    started = state.get("startedAt", w.ts)
     history.append(
         {
             "deployStartedAt": started,
-            "deployedAt": w.ts,
+            "deployedAt": at,
             "id": max((h.get("id", 0) for h in history), default=-1) + 1,
-            "initiatedBy": operation.get("initiatedBy", {"automated": True}),
+            "initiatedBy": operation.get("initiatedBy") or {"automated": True},
             "revision": revision,
-            "source": source,
+            "source": app["spec"].get("source") or {},
         }
     )
     new = _copy(app)
     new.pop("operation", None)  # the controller clears it once the operation completes
     new_status = _status(new)
     new_status["operationState"] = {
-        "finishedAt": w.ts,
+        "finishedAt": at,
         "message": SYNC_SUCCEEDED,
         "operation": operation,
         "phase": "Succeeded",
@@ -877,24 +897,26 @@ def app_sync_succeeds(w: _World) -> str:
         "syncResult": result,
     }
     new_status["history"] = history[-ARGO_HISTORY_LIMIT:]
-    new_status["resources"] = _with_sync(new_status.get("resources") or [], set())
-    new_status["sync"] = {**new_status.get("sync", {}), "status": "Synced"}
-    new_status["health"] = {"lastTransitionTime": w.ts, "status": "Progressing"}
-    new_status.setdefault("summary", {})["images"] = images
-    new_status["reconciledAt"] = w.ts
-    w.update(APPLICATION, app, new)
-    rolled = _roll_deployments(w, app, drifted, images)
-    name = app["metadata"]["name"]
+    new_status["resources"] = _with_sync(resources, set())
+    new_status["sync"] = {
+        **(new_status.get("sync") or {}),
+        "status": "Synced",
+        "revision": revision,
+    }
+    new_status["health"] = {"lastTransitionTime": at, "status": "Progressing"}
+    new_status["reconciledAt"] = at
+    return new
+
+
+def emit_sync_succeeded(w: _World, app: Obj, revision: str) -> None:
+    """The Events argocd-application-controller records for a sync that succeeded."""
+    previous = ((app.get("status") or {}).get("sync") or {}).get("status", "Unknown")
     for reason, message in (
         ("OperationCompleted", f"Sync operation to {revision} succeeded"),
-        ("ResourceUpdated", "Updated sync status: OutOfSync -> Synced"),
+        ("ResourceUpdated", f"Updated sync status: {previous} -> Synced"),
         ("ResourceUpdated", f"Updated health status: {_health(app)} -> Progressing"),
     ):
         w.emit(app, reason, message, component=ARGOCD_CONTROLLER)
-    return (
-        f"Application argocd/{name}: sync Succeeded, Synced at {revision[:7]}; "
-        f"rolling out {', '.join(rolled) or 'nothing'} (Progressing)"
-    )
 
 
 def _health(app: Obj) -> str:
