@@ -38,7 +38,7 @@ from clusters.models import (
     Violation,
 )
 from clusters.store import version
-from dashboard.models import ActionAttempt
+from dashboard.object_timeline import Identity, attempts
 
 HEADER = "X-Tidewatch-Since"
 
@@ -315,12 +315,7 @@ def _newest_attempt(cluster: str, identity: dict[str, str]) -> int | None:
     actions are off, as the page reads none then."""
     if settings.TIDEWATCH_ACTIONS == "off":
         return None
-    return (
-        ActionAttempt.objects.filter(cluster=cluster, **identity)
-        .order_by("-id")
-        .values_list("id", flat=True)
-        .first()
-    )
+    return attempts(Identity(cluster, **identity)).values_list("id", flat=True).first()
 
 
 def _related_term(pk: int) -> Sequence[object]:

@@ -387,20 +387,23 @@ def test_every_attempt_is_in_the_objects_history_and_open_pages_learn_of_it(
     assert "audit?cluster=demo&kind=Kustomization&namespace=flux-system&name=flux-system" in html
 
 
+def ks_attempt(**fields):
+    """An audited reconcile of the flux-system Kustomization (KS_PAGE)."""
+    return ActionAttempt.objects.create(
+        cluster="demo",
+        kind="Kustomization",
+        namespace="flux-system",
+        name="flux-system",
+        action="reconcile",
+        mode="service-account",
+        **fields,
+    )
+
+
 def test_the_history_lists_a_bounded_number_of_attempts_with_the_total(acting, settings):
     settings.TIDEWATCH_PAGE_ROWS = 3
     for i in range(5):
-        ActionAttempt.objects.create(
-            user=f"u{i}",
-            cluster="demo",
-            kind="Kustomization",
-            namespace="flux-system",
-            name="flux-system",
-            action="reconcile",
-            mode="service-account",
-            outcome="denied-by-tidewatch",
-            message=f"no {i}",
-        )
+        ks_attempt(user=f"u{i}", outcome="denied-by-tidewatch", message=f"no {i}")
     html = Client().get(KS_PAGE).content.decode()
     history = html[html.index('id="actions-taken"') :]
     assert len(re.findall(r"data-action-taken=", history)) == 3
@@ -409,16 +412,7 @@ def test_the_history_lists_a_bounded_number_of_attempts_with_the_total(acting, s
 
 
 def test_with_actions_off_the_history_reads_no_audit_rows(stored):
-    ActionAttempt.objects.create(
-        user="u",
-        cluster="demo",
-        kind="Kustomization",
-        namespace="flux-system",
-        name="flux-system",
-        action="reconcile",
-        mode="service-account",
-        outcome="allowed",
-    )
+    ks_attempt(user="u", outcome="allowed")
     with CaptureQueriesContext(connection) as queries:
         html = Client().get(KS_PAGE).content.decode()
     assert "data-actions-taken" not in html and "Actions taken" not in html
