@@ -45,6 +45,12 @@ class Cluster(models.Model):
     POLL = "poll"
     sync_mode = models.CharField(max_length=10, blank=True)
     sync_mode_reason = models.TextField(blank=True)
+    # Issue 13: whether metrics.k8s.io answered ("" = not tried, "ok", "unavailable") and why
+    # not; and the Flux/Argo CD API groups served only at deprecated versions (upgrade
+    # blockers): [{"group": ..., "kind": ..., "served": ["v2beta1"], "wanted": "v2"}].
+    metrics_state = models.CharField(max_length=20, blank=True)
+    metrics_reason = models.TextField(blank=True)
+    deprecated_apis = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -319,6 +325,14 @@ class Workload(models.Model):
     annotations = models.JSONField(default=dict, blank=True)
     desired = models.PositiveIntegerField(default=0)
     ready = models.PositiveIntegerField(default=0)
+    # Issue 13 (the Controllers view): container images of the pod template, the pods'
+    # container restarts summed, and usage from metrics.k8s.io summed over the pods.
+    # ``usage`` is None when not measured; ``usage_reason`` says why ("" when measured).
+    images = models.JSONField(default=list, blank=True)
+    pods = models.PositiveIntegerField(default=0)
+    restarts = models.PositiveIntegerField(default=0)
+    usage = models.JSONField(null=True, blank=True)  # {"cpuMillicores": int, "memoryBytes": int}
+    usage_reason = models.TextField(blank=True)
 
     class Meta:
         constraints = [
@@ -466,3 +480,42 @@ class StoreVersion(models.Model):
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     value = models.BigIntegerField(default=0)
+
+
+class ArgoAppDetail(models.Model):
+    """What argocd-server says of one Application (issue 13), read by the worker, never by a page.
+
+    Filled only for clusters whose clusters.yaml entry names an Argo CD server. ``resources`` has
+    one entry per resource the Application manages (Secrets dropped, never stored)::
+
+        {"group": "apps", "version": "v1", "kind": "Deployment", "namespace": "data-platform",
+         "name": "ingest", "sync": "OutOfSync" | "Synced" | "",
+         "health": {"status": "Degraded", "message": "..."} | None,   # from the resource tree
+         "diff": [{"path": "spec.replicas", "change": "changed" | "added" | "removed",
+                   "live": "2", "target": "3"}, ...] | None,          # None: in sync or unread
+         "diffTruncated": False}
+
+    ``tree`` holds the live nodes below the managed resources (ReplicaSets, Pods, ...)::
+
+        {"uid": "...", "group": "", "version": "v1", "kind": "Pod", "namespace": "...",
+         "name": "...", "parents": ["<uid of the parent node>", ...],
+         "health": {"status": "...", "message": "..."} | None,
+         "info": [{"name": "Status Reason", "value": "CrashLoopBackOff"}, ...], "images": [...]}
+
+    A failed read keeps the last good ``resources``/``tree`` and records why in ``error``.
+    """
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="argo_details")
+    obj = models.OneToOneField(GitOpsObject, on_delete=models.CASCADE, related_name="argo_detail")
+    # The Application's resourceVersion the stored answers were read for: a newer one on the
+    # object means the detail is due for a re-read.
+    app_resource_version = models.CharField(max_length=64, blank=True)
+    fetched_at = models.DateTimeField(null=True, blank=True)  # last good read
+    attempted_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)  # why the last read failed ("" = it worked)
+    resources = models.JSONField(default=list, blank=True)
+    tree = models.JSONField(default=list, blank=True)
+    secrets_dropped = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"argocd-server detail of {self.obj}"
