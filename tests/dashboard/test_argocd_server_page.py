@@ -318,3 +318,39 @@ def test_an_open_page_redraws_when_the_detail_changes(client, polled):
     refreshed = client.get(f"{URL}?since={token}", headers=HTMX)
     assert refreshed.status_code == 200
     assert 'data-stale="argocd-server"' in refreshed.content.decode()
+
+
+def test_hostile_text_from_argocd_server_is_inert(client, polled):
+    hostile = "<img src=x onerror=alert(1)>"
+    rows = [
+        argo_resource(
+            "apps",
+            "Deployment",
+            NS,
+            "ingest-worker",
+            sync="OutOfSync",
+            health=("Degraded", hostile),
+            diff=[(f"spec.{hostile}", "changed", hostile, f"</td></tr>{hostile}")],
+        )
+    ]
+    nodes = [
+        argo_node("d1", "apps", "Deployment", NS, "ingest-worker"),
+        argo_node(
+            "p1",
+            "",
+            "Pod",
+            NS,
+            hostile,
+            parents=("d1",),
+            health=("Degraded", hostile),
+            info={hostile: hostile},
+            images=(hostile,),
+        ),
+    ]
+    argo_detail(app(), rows, nodes, error=hostile)
+    html = html_of(client)
+    assert hostile not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    body = client.get(API).json()
+    worker = next(m for m in body["managedResources"] if m["name"] == "ingest-worker")
+    assert worker["health"]["message"] == hostile  # JSON, not HTML
