@@ -10,6 +10,7 @@ from clusters.models import GitOpsObject
 from clusters.poll import poll_cluster
 from clusters.store.version import bump
 from dashboard.object_views import object_url
+from tests.browser.csp import RECORD_VIOLATIONS
 from tests.builders import argo_detail, argo_node, argo_resource
 
 pytestmark = pytest.mark.browser
@@ -67,6 +68,7 @@ def write_detail(replicas_target: str = "3") -> None:
 
 def test_the_diff_and_resource_health_are_readable(page, live_server, polled):
     write_detail()
+    page.add_init_script(RECORD_VIOLATIONS)
     page.goto(live_server.url + object_url("demo", "Application", "argocd", "data-platform"))
 
     # why first: the unhealthy resource, in one sentence above every table
@@ -104,7 +106,10 @@ def test_the_diff_and_resource_health_are_readable(page, live_server, polled):
     assert pod.is_visible()
     assert "CrashLoopBackOff" in pod.inner_text() and "back-off 5m0s" in pod.inner_text()
     rs = page.locator(f'li[data-node="ReplicaSet/{NS}/ingest-worker-7c9"]').bounding_box()
-    assert pod.bounding_box()["x"] > rs["x"]  # indented below its ReplicaSet
+    assert (
+        pod.bounding_box()["x"] > rs["x"]
+    )  # indented below its ReplicaSet (a class, no inline style)
+    assert page.evaluate("window.__csp") == []
     assert page.js_errors == []
 
 
