@@ -354,3 +354,21 @@ def test_hostile_text_from_argocd_server_is_inert(client, polled):
     body = client.get(API).json()
     worker = next(m for m in body["managedResources"] if m["name"] == "ingest-worker")
     assert worker["health"]["message"] == hostile  # JSON, not HTML
+
+
+def test_a_long_diff_value_is_cut_with_the_full_value_in_details(client, polled):
+    long = "x" * 5000
+    rows = [
+        argo_resource(
+            "",
+            "ConfigMap",
+            NS,
+            "pipeline-config",
+            sync="OutOfSync",
+            diff=[("data.script", "changed", long, "short")],
+        )
+    ]
+    argo_detail(app(), rows)
+    diff = detail_row(html_of(client), "ConfigMap", "pipeline-config")
+    assert "Full value (5000 characters)" in diff and long in diff
+    assert "<code>short</code>" in diff
