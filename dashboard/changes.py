@@ -263,12 +263,19 @@ def namespace_fingerprint(cluster: str, namespace: str) -> object:
 
 def object_fingerprint(cluster: str, kind: str, namespace: str, name: str) -> object:
     """The object's row, its newest transition and Event, the violations naming it, the
-    objects its page names (parents, children, sources: their status badges) and its cluster."""
+    objects its page names (parents, children, sources: their status badges), its cluster and
+    what argocd-server said of it (an Application's ArgoAppDetail)."""
     row = (
         GitOpsObject.objects.filter(
             cluster__name=cluster, kind=kind, namespace=namespace, name=name
         )
-        .values_list("id", "resource_version", "changed_at", "cluster_id")
+        # What argocd-server said of an Application (its ArgoAppDetail, in the same query by
+        # a left join): a good read moves fetched_at, a failure sets error (the page marks the
+        # data stale). attempted_at is left out: a retry failing the same way shows nothing new.
+        .values_list(
+            *("id", "resource_version", "changed_at", "cluster_id"),
+            *("argo_detail__fetched_at", "argo_detail__error", "argo_detail__secrets_dropped"),
+        )
         .first()
     )
     identity = {"kind": kind, "namespace": namespace, "name": name}
@@ -280,7 +287,7 @@ def object_fingerprint(cluster: str, kind: str, namespace: str, name: str) -> ob
     )
     if row is None:  # the page says it is gone, and why: its newest transition tells
         return [newest_transition, clusters_term(_clusters(cluster))]
-    pk, _, _, cluster_id = row
+    pk, _, _, cluster_id, *_ = row
     # Events by content, not id: a poll that replaces the cluster's Events gives them new ids.
     events = list(
         Event.objects.filter(

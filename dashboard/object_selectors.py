@@ -13,7 +13,10 @@ The number of queries is fixed, whatever the object's size:
    reference (a Flux sourceRef/providerRef, a HelmChart, an ApplicationSet's applications);
 8. how many moments of history are stored, and 9. the transitions of one page of them;
 10. the status and presence transitions of the longest history window, plus the newest one
-   before it (a scalar subquery) that says how the window opens.
+   before it (a scalar subquery) that says how the window opens;
+11. for an Argo CD Application only, what argocd-server said of it (``ArgoAppDetail``: per
+   resource health, live tree and diffs; dashboard/argocd_server.py), read before query 4
+   so the resources it calls unhealthy come first.
 
 Lists held in the object's JSON (conditions, Helm history, sync results, ApplicationSet
 statuses) are cut to one page before any row is built, and the stored object is only loaded
@@ -60,7 +63,7 @@ from clusters.models import (
 )
 from clusters.status.flux import ARTIFACT_KINDS
 from clusters.status.vocabulary import Status, Sync
-from dashboard import history
+from dashboard import argocd_server, history
 from dashboard.action_outcomes import outcome_badge
 from dashboard.bounds import Window as Rows
 from dashboard.object_timeline import Identity, attempts
@@ -261,7 +264,7 @@ class ObjectPage:
     reconciles: list[ReconcileRow]
     reconciles_window: Rows
     other_facts: list[tuple[str, str]]
-    managed: list[ManagedResource]
+    managed: list[ManagedResource]  # each with ``argo``: its argocd_server.ResourceDetail | None
     managed_summary: ManagedSummary
     managed_window: Rows
     events: list[Event]
@@ -275,6 +278,7 @@ class ObjectPage:
     actions_total: int
     strips: list[history.Strip]
     raw: RawYaml
+    argocd: argocd_server.ServerView | None = None  # None: not an Argo CD Application
 
     # -- what the header says ------------------------------------------------------------------
 
@@ -369,7 +373,13 @@ def object_page(
     statuses, progress_window = page_of(details.get("applicationStatus"), "apps_page", pages, rows)
     apps = [("Application", obj.namespace, str(item.get("application", ""))) for item in statuses]
     related = RelatedObjects.read(obj, references(obj) + apps)
-    summary, managed, managed_window = managed_resources(obj, pages.get("resources_page", 1))
+    argocd = argocd_server.server_view(obj, argocd_server.read_detail(obj))
+    attention = [d.key for d in argocd.unhealthy] if argocd else []
+    summary, managed, managed_window = managed_resources(
+        obj, pages.get("resources_page", 1), attention
+    )
+    if argocd is not None:
+        with_server_detail(managed, summary, argocd)
     events, events_window = object_events(obj, pages.get("events_page", 1))
     timeline, timeline_window = transition_timeline(obj, pages.get("history_page", 1))
     actions_taken, actions_total = actions_history(obj, rows)
@@ -387,7 +397,7 @@ def object_page(
         source_ref=related.source_ref(obj),
         helm=helm_view(obj, related, pages),
         operation=operation_view(obj, pages),
-        app_facts=application_facts(obj),
+        app_facts=application_facts(obj, server_reported=bool(argocd and argocd.has_data)),
         progress=progress,
         progress_window=progress_window,
         reconciles=reconciles,
@@ -407,6 +417,7 @@ def object_page(
         actions_total=actions_total,
         strips=history.build_strips(strip_changes(obj, now), now),
         raw=raw_yaml(obj, raw_limit),
+        argocd=argocd,
     )
 
 
@@ -761,7 +772,8 @@ def _initiated_by(value: Any) -> str:
     return str(value.get("username") or "")
 
 
-def application_facts(obj: GitOpsObject) -> list[tuple[str, str]]:
+def application_facts(obj: GitOpsObject, server_reported: bool = False) -> list[tuple[str, str]]:
+    """``server_reported``: argocd-server's per-resource health is shown (no "not reported")."""
     details = _details(obj)
     if obj.kind != "Application":
         return []
@@ -779,7 +791,7 @@ def application_facts(obj: GitOpsObject) -> list[tuple[str, str]]:
     )
     facts.append(("Compared revision", str(details.get("syncRevision", ""))))
     facts.append(("Health message", str(details.get("healthMessage", ""))))
-    if details.get("resourceHealthSource") == "appTree":
+    if details.get("resourceHealthSource") == "appTree" and not server_reported:
         facts.append(
             (
                 "Per-resource health",
@@ -872,11 +884,15 @@ def other_facts(obj: GitOpsObject) -> list[tuple[str, str]]:
 
 
 def managed_resources(
-    obj: GitOpsObject, page: int = 1
+    obj: GitOpsObject, page: int = 1, unhealthy: Iterable[argocd_server.ResourceKey] = ()
 ) -> tuple[ManagedSummary, list[ManagedResource], Rows]:
-    """Queries 3 and 4: a summary over all, and one page of rows, failing ones first."""
+    """Queries 3 and 4: a summary over all, and one page of rows, failing ones first.
+    ``unhealthy``: resources known to be unhealthy elsewhere (argocd-server), also first; at
+    most one page of them is named in the query."""
     rows = ManagedResource.objects.filter(obj=obj)
-    bad = Q(sync=Sync.OUT_OF_SYNC.value) | Q(health__in=UNHEALTHY)
+    sick = Q(health__in=UNHEALTHY)
+    for group, kind, namespace, name in list(unhealthy)[: settings.TIDEWATCH_PAGE_ROWS]:
+        sick |= Q(group=group, kind=kind, namespace=namespace, name=name)
     summary = rows.aggregate(
         total=Count("id"),
         out_of_sync=Count("id", filter=Q(sync=Sync.OUT_OF_SYNC.value)),
@@ -888,10 +904,28 @@ def managed_resources(
     window = Rows.of("resources_page", page, settings.TIDEWATCH_PAGE_ROWS, managed.total)
     shown = list(
         rows.annotate(
-            attention=Case(When(bad, then=Value(0)), default=Value(1), output_field=IntegerField())
+            # Unhealthy first, then out of sync, then the rest.
+            attention=Case(
+                When(sick, then=Value(0)),
+                When(sync=Sync.OUT_OF_SYNC.value, then=Value(1)),
+                default=Value(2),
+                output_field=IntegerField(),
+            )
         ).order_by("attention", "namespace", "kind", "name", "id")[window.start : window.stop]
     )
     return managed, shown, window
+
+
+def with_server_detail(
+    managed: list[ManagedResource], summary: ManagedSummary, argocd: argocd_server.ServerView
+) -> None:
+    """Give each shown row argocd-server's word on it (``row.argo``), and count the health it
+    reports, which the Application itself no longer holds (Argo CD >= 3.0)."""
+    for row in managed:
+        row.argo = argocd.get(row.group, row.kind, row.namespace, row.name)  # type: ignore[attr-defined]
+    reported = sum(1 for d in argocd.resources.values() if d.health)
+    summary.health_reported = max(summary.health_reported, reported)
+    summary.unhealthy = max(summary.unhealthy, len(argocd.unhealthy))
 
 
 def object_events(obj: GitOpsObject, page: int = 1) -> tuple[list[Event], Rows]:

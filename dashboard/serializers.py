@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from clusters.models import Event, GitOpsObject, KindState, NamespaceRollup, StatusTransition
+from clusters.models import (
+    Event,
+    GitOpsObject,
+    KindState,
+    ManagedResource,
+    NamespaceRollup,
+    StatusTransition,
+)
+from dashboard.argocd_server import ResourceDetail, ServerView
 from dashboard.links import api_object_url
 from dashboard.selectors import ClusterHealth
 
@@ -105,7 +113,10 @@ def object_summary_json(obj: GitOpsObject) -> dict[str, Any]:
     }
 
 
-def object_detail_json(obj: GitOpsObject, stale_reason: str = "") -> dict[str, Any]:
+def object_detail_json(
+    obj: GitOpsObject, stale_reason: str = "", argocd: ServerView | None = None
+) -> dict[str, Any]:
+    """``argocd``: what argocd-server said of an Application (None for any other object)."""
     data = object_summary_json(obj)
     data.update(
         {
@@ -120,21 +131,61 @@ def object_detail_json(obj: GitOpsObject, stale_reason: str = "") -> dict[str, A
             "stale": bool(stale_reason),
             "staleReason": stale_reason,
             "managedResources": [
-                {
-                    "group": m.group,
-                    "version": m.version,
-                    "kind": m.kind,
-                    "namespace": m.namespace,
-                    "name": m.name,
-                    "sync": m.sync or None,
-                    # None: the tool does not report it (Argo CD >= 3.0), not "healthy".
-                    "health": m.health or None,
-                }
+                managed_json(
+                    m, argocd.get(m.group, m.kind, m.namespace, m.name) if argocd else None
+                )
                 for m in obj.managed.all()
             ],
+            "argocdServer": argocd_server_json(argocd) if argocd else None,
         }
     )
     return data
+
+
+def managed_json(m: ManagedResource, detail: ResourceDetail | None) -> dict[str, Any]:
+    """A managed resource; ``health`` from argocd-server's tree when it named the resource,
+    else as the tool wrote it; None: not reported (Argo CD >= 3.0 without a server), never
+    guessed. ``diff``: the fields argocd-server found drifted, None when in sync or unread."""
+    if detail and detail.health:
+        health = {
+            "status": detail.health.status,
+            "message": detail.health.message,
+            "source": "argocd-server",
+        }
+    elif m.health:
+        health = {"status": m.health, "message": "", "source": "application"}
+    else:
+        health = None
+    return {
+        "group": m.group,
+        "version": m.version,
+        "kind": m.kind,
+        "namespace": m.namespace,
+        "name": m.name,
+        "sync": m.sync or None,
+        "health": health,
+        "diff": (
+            [
+                {"path": d.path, "change": d.change, "live": d.live, "target": d.target}
+                for d in detail.diff
+            ]
+            if detail and detail.diff is not None
+            else None
+        ),
+        "diffTruncated": bool(detail and detail.diff_truncated),
+    }
+
+
+def argocd_server_json(view: ServerView) -> dict[str, Any]:
+    """Why per-resource health and diffs are there or not (docs/argocd-server.md)."""
+    return {
+        # "ok", "error" (the data is from fetchedAt: stale), "not-configured" or "pending".
+        "state": view.state,
+        "reason": view.reason,
+        "fetchedAt": _time(view.fetched_at),
+        "attemptedAt": _time(view.attempted_at),
+        "secretsDropped": view.secrets_dropped,
+    }
 
 
 def transition_json(row: StatusTransition) -> dict[str, Any]:

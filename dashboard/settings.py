@@ -267,6 +267,8 @@ TIDEWATCH_LIVE_POLL_MS = env_int(
 TIDEWATCH_PAGE_ROWS = env_int("TIDEWATCH_PAGE_ROWS", 200, minimum=1)
 TIDEWATCH_PAGE_EVENTS = env_int("TIDEWATCH_PAGE_EVENTS", 50, minimum=1)
 TIDEWATCH_PAGE_TRANSITIONS = env_int("TIDEWATCH_PAGE_TRANSITIONS", 100, minimum=1)
+# Live nodes (ReplicaSets, Pods ...) shown below each managed resource of an Argo CD app.
+TIDEWATCH_PAGE_TREE_NODES = env_int("TIDEWATCH_PAGE_TREE_NODES", 50, minimum=1)
 # A stored object larger than this (as JSON text) is not loaded for the raw YAML block.
 TIDEWATCH_PAGE_RAW_BYTES = env_int("TIDEWATCH_PAGE_RAW_BYTES", 256_000, minimum=1_000)
 # /metrics: when set, only this bearer token (or an API token) may scrape; see dashboard/access.py.

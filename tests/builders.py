@@ -35,3 +35,84 @@ def extra_application(index: int) -> dict:
         },
         "status": {"sync": {"status": "Synced"}, "health": {"status": "Healthy"}},
     }
+
+
+# -- argocd-server detail rows (clusters.models.ArgoAppDetail; shapes in its docstring) ----------
+
+
+def argo_resource(
+    group: str,
+    kind: str,
+    namespace: str,
+    name: str,
+    *,
+    sync: str = "Synced",
+    health: tuple[str, str] | None = ("Healthy", ""),
+    diff: list[tuple[str, str, str, str]] | None = None,
+    diff_truncated: bool = False,
+) -> dict:
+    """One entry of ``ArgoAppDetail.resources``; ``diff``: (path, change, live, target)."""
+    version = "v1"
+    return {
+        "group": group,
+        "version": version,
+        "kind": kind,
+        "namespace": namespace,
+        "name": name,
+        "sync": sync,
+        "health": {"status": health[0], "message": health[1]} if health else None,
+        "diff": (
+            [{"path": p, "change": c, "live": lv, "target": t} for p, c, lv, t in diff]
+            if diff is not None
+            else None
+        ),
+        "diffTruncated": diff_truncated,
+    }
+
+
+def argo_node(
+    uid: str,
+    group: str,
+    kind: str,
+    namespace: str,
+    name: str,
+    *,
+    parents: tuple[str, ...] = (),
+    health: tuple[str, str] | None = None,
+    info: dict[str, str] | None = None,
+    images: tuple[str, ...] = (),
+) -> dict:
+    """One node of ``ArgoAppDetail.tree``."""
+    return {
+        "uid": uid,
+        "group": group,
+        "version": "v1",
+        "kind": kind,
+        "namespace": namespace,
+        "name": name,
+        "parents": list(parents),
+        "health": {"status": health[0], "message": health[1]} if health else None,
+        "info": [{"name": k, "value": v} for k, v in (info or {}).items()],
+        "images": list(images),
+    }
+
+
+def argo_detail(obj, resources: list[dict], tree: list[dict] = (), **fields):
+    """The ArgoAppDetail row of the stored Application ``obj``, read a minute ago unless
+    ``fields`` say otherwise (``error``, ``fetched_at`` ...)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from clusters.models import ArgoAppDetail
+
+    now = timezone.now()
+    values = {
+        "cluster": obj.cluster,
+        "app_resource_version": obj.resource_version,
+        "fetched_at": now - timedelta(minutes=1),
+        "attempted_at": now - timedelta(minutes=1),
+        "resources": resources,
+        "tree": list(tree),
+    } | fields
+    return ArgoAppDetail.objects.update_or_create(obj=obj, defaults=values)[0]
