@@ -244,6 +244,14 @@ def assess(
     """Every tool's controllers and findings. ``workloads`` None: not collected.
     ``metrics_reason``: why usage is missing when a workload row gives no reason of its own."""
     if workloads is None:
+        unknown = Finding(
+            FLUX,
+            NOT_COLLECTED,
+            WARN,
+            "Deployments and StatefulSets were not collected yet, so neither tool's "
+            "controllers can be checked.",
+            False,
+        )
         return ClusterControllers(
             False,
             [
@@ -253,16 +261,7 @@ def assess(
                     [],
                     [],
                     Memory(None, (), "", _budget(tool, memory_budget_mb)),
-                    [
-                        Finding(
-                            tool,
-                            NOT_COLLECTED,
-                            WARN,
-                            "Deployments and StatefulSets were not collected yet, so "
-                            f"{TOOL_NAMES[tool]}'s controllers cannot be checked.",
-                            False,
-                        )
-                    ],
+                    [unknown] if tool == FLUX else [],
                 )
                 for tool in TOOLS
             ],
