@@ -382,3 +382,23 @@ def test_metrics_label_values_are_escaped(client, reader):
 def test_a_cluster_without_workloads_exports_no_controllers(client, reader):
     Cluster.objects.create(name="empty")
     assert families(client).get("tidewatch_controller_info", []) == []
+
+
+def test_text_from_the_cluster_is_escaped(client, reader):
+    cluster = stored_cluster(
+        "hostile", metrics_state="unavailable", metrics_reason="<svg onload=x>"
+    )
+    flux_install(cluster)
+    Workload.objects.filter(name="helm-controller").update(
+        labels={
+            "app.kubernetes.io/part-of": "flux",
+            "app.kubernetes.io/version": "<script>alert(1)</script>",
+        },
+        images=['"><img src=x onerror=alert(2)>:v1'],
+        usage_reason="<img src=x onerror=alert(3)>",
+    )
+    for url in ("/clusters/hostile/controllers", "/controllers"):
+        html = page(client, url)
+        for payload in ("<script>alert", "<img src=x", "<svg onload"):
+            assert payload not in html, (url, payload)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
