@@ -402,3 +402,23 @@ def test_text_from_the_cluster_is_escaped(client, reader):
         for payload in ("<script>alert", "<img src=x", "<svg onload"):
             assert payload not in html, (url, payload)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_the_stored_scorecard_says_what_the_controllers_page_says(client, polled):
+    """The ownership refresh (run after every poll) judges with the cluster's stored facts,
+    read fresh: a watcher's Cluster instance is hours old."""
+    from clusters.models import OwnershipReport
+    from clusters.store.ownership import refresh_ownership
+
+    Cluster.objects.filter(pk=polled.pk).update(deprecated_apis=[HELMRELEASE_V2BETA1])
+    Workload.objects.filter(cluster=polled, name="kustomize-controller").update(restarts=7)
+    refresh_ownership(polled)  # the instance still holds deprecated_apis=[]
+    rows = {r["id"]: r for r in OwnershipReport.objects.get(cluster=polled).scorecard["rows"]}
+    flux = rows["flux-controllers"]
+    assert flux["state"] == "pass"
+    blocker = (
+        "HelmRelease is served only at helm.toolkit.fluxcd.io/v2beta1, not v2: upgrade blocker."
+    )
+    assert blocker in flux["evidence"]
+    assert "flux-system/kustomize-controller's containers restarted 7 times" in flux["evidence"]
+    assert blocker in text(before_first_table(page(client, "/clusters/demo/controllers")))
