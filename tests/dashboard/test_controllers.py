@@ -422,3 +422,12 @@ def test_the_stored_scorecard_says_what_the_controllers_page_says(client, polled
     assert blocker in flux["evidence"]
     assert "flux-system/kustomize-controller's containers restarted 7 times" in flux["evidence"]
     assert blocker in text(before_first_table(page(client, "/clusters/demo/controllers")))
+
+
+def test_a_cluster_not_polled_yet_says_so_instead_of_missing_everything(client, reader):
+    Cluster.objects.create(name="fresh")
+    html = page(client, "/clusters/fresh/controllers")
+    assert re.findall(r'data-finding="([^"]+)"', html) == ["not-collected"]
+    assert "is missing" not in html and "<table" not in html
+    item = client.get("/api/v1/controllers?cluster=fresh").json()["clusters"][0]
+    assert (item["collected"], item["state"]) == (False, "warn")
