@@ -458,6 +458,11 @@ class VersionRow:
         found = {v for vs in self.versions.values() for v in vs if v}
         return len(found) > 1
 
+    @property
+    def compared(self) -> int:
+        """Clusters that report a version of it: "same" means something from two on."""
+        return sum(1 for vs in self.versions.values() if any(vs))
+
     def cells(self, clusters: Sequence[str]) -> list[list[str]]:
         return [self.versions.get(name, []) for name in clusters]
 

@@ -36,7 +36,7 @@ def metrics_reason(cluster: Cluster) -> str:
         return cluster.metrics_reason or "the metrics.k8s.io API did not answer"
     if not cluster.metrics_state:
         return "the metrics.k8s.io API has not been queried yet"
-    return cluster.metrics_reason or "no usage was reported for its pods"
+    return cluster.metrics_reason or "metrics.k8s.io reported no usage for the pods"
 
 
 def assess_stored(

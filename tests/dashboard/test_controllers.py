@@ -250,6 +250,23 @@ def test_versions_side_by_side_with_skew_flagged(client, fleet):
     assert "data-skew" in source and source.count("<code>") == 3
     assert "Flux skew" in html[html.index('data-cluster="c"') :][:400]
     assert "Flux skew" not in html[html.index('data-cluster="a"') :][:200]
+    helm = html[html.index('data-component="flux/helm-controller"') :]
+    assert 'data-compare="skew"' in helm[: helm.index("</tr>")]  # v2.7.3, v2.6.0, v2.5.1
+
+
+def test_a_component_on_one_cluster_only_is_not_called_the_same(client, fleet):
+    a, _, _ = fleet
+    controller_row(
+        a,
+        "flux-system",
+        "image-reflector-controller",
+        labels={"app.kubernetes.io/part-of": "flux", "app.kubernetes.io/version": "v2.7.3"},
+    )
+    html = page(client, "/controllers")
+    reflector = html[html.index('data-component="flux/image-reflector-controller"') :]
+    assert 'data-compare="none"' in reflector[: reflector.index("</tr>")]
+    kustomize = html[html.index('data-component="flux/kustomize-controller"') :]
+    assert 'data-compare="skew"' in kustomize[: kustomize.index("</tr>")]
 
 
 def test_no_skew_says_so(client, reader):
@@ -259,6 +276,7 @@ def test_no_skew_says_so(client, reader):
         argocd_install(cluster)
     html = page(client, "/controllers")
     assert "Every component runs the same version on every cluster" in before_first_table(html)
+    assert html.count('data-compare="same"') == 7 and 'data-compare="skew"' not in html
 
 
 def queries(client, url: str) -> int:

@@ -241,3 +241,17 @@ def test_version_matrix_flags_skew_across_clusters() -> None:
     assert source.skew and source.cells(["a", "b", "c"]) == [["v2.7.3"], ["v2.6.0"], []]
     assert not rows[("flux", "helm-controller")].skew
     assert rows[("argocd", "server")].versions == {"a": ["v3.1.8"], "b": ["v3.1.8"]}
+
+
+def test_a_version_reported_by_one_cluster_only_is_not_compared() -> None:
+    unlabelled = install(
+        **{
+            "argocd-server": Workload(
+                "Deployment", "argocd", "argocd-server", {"app.kubernetes.io/part-of": "argocd"}
+            )
+        }
+    )
+    rows = health.version_matrix({"a": assess(install()), "b": assess(unlabelled)})
+    server = next(r for r in rows if r.component == "server")
+    assert (server.skew, server.compared) == (False, 1)
+    assert next(r for r in rows if r.component == "repo-server").compared == 2
