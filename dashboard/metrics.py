@@ -1,4 +1,4 @@
-"""Prometheus metrics at /metrics, read from the store at scrape time (five queries, whatever the
+"""Prometheus metrics at /metrics, read from the store at scrape time (six queries, whatever the
 number of clusters and objects).
 
 Per-object info gauges have the labels of the tools' own, plus ``cluster``, so existing
@@ -19,6 +19,11 @@ Tidewatch's own: ``tidewatch_object_status`` (one per object, Tidewatch's status
 ``tidewatch_poll_errors``, ``tidewatch_last_poll_timestamp_seconds``,
 ``tidewatch_last_successful_poll_timestamp_seconds``, ``tidewatch_poll_interval_seconds``,
 ``tidewatch_cluster_enabled``.
+
+Controllers (the Controllers view, docs/controllers.md): ``tidewatch_controller_info`` (one per
+Flux or Argo CD controller: cluster, tool, namespace, name, component, version; 1), and
+``tidewatch_controller_ready_replicas``, ``tidewatch_controller_desired_replicas``,
+``tidewatch_controller_restarts`` (cluster, tool, namespace, name).
 """
 
 from __future__ import annotations
@@ -35,8 +40,12 @@ from django.views.decorators.http import require_safe
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from clusters.models import Cluster, GitOpsObject, PollRun, Violation
-from clusters.ownership import CODES
+from clusters.models import Cluster, GitOpsObject, PollRun, Violation, Workload
+from clusters.ownership import CODES, controllers
+from clusters.ownership.boundaries import TOOLS
+from clusters.ownership.controller_health import controller_version
+from clusters.store.controllers import to_workload
+from clusters.store.ownership import cluster_boundaries
 
 FLUX_INFO_LABELS = [
     "cluster",
@@ -81,7 +90,13 @@ METRIC_NAMES = (
     "tidewatch_last_successful_poll_timestamp_seconds",
     "tidewatch_poll_interval_seconds",
     "tidewatch_cluster_enabled",
+    "tidewatch_controller_info",
+    "tidewatch_controller_ready_replicas",
+    "tidewatch_controller_desired_replicas",
+    "tidewatch_controller_restarts",
 )
+CONTROLLER_INFO_LABELS = ["cluster", "tool", "namespace", "name", "component", "version"]
+CONTROLLER_LABELS = ["cluster", "tool", "namespace", "name"]
 
 
 class StoreCollector:
@@ -97,6 +112,7 @@ class StoreCollector:
         yield from _cluster_metrics(clusters)  # query 2: the latest finished poll of each
         yield from _object_metrics(names)  # queries 3 and 4: all objects, Application extras
         yield _violations(clusters, names)  # query 5
+        yield from _controller_metrics(clusters)  # query 6: the controller workloads
 
 
 def _clusters() -> list[dict[str, Any]]:
@@ -114,6 +130,10 @@ def _clusters() -> list[dict[str, Any]]:
             "last_poll_finished_at",
             "last_success_at",
             "last_run_id",
+            # For the controllers' discovery (install namespaces): no query of their own.
+            "boundaries",
+            "boundaries_file",
+            "boundaries_file_error",
         )
     )
 
@@ -391,6 +411,56 @@ def _violations(clusters: list[dict[str, Any]], names: dict[int, str]) -> Metric
     for (cluster_id, code, severity), count in sorted(found.items()):
         family.add_metric([names.get(cluster_id, ""), code, severity], count)
     return family
+
+
+def _controller_metrics(clusters: list[dict[str, Any]]) -> Iterator[Metric]:
+    info = GaugeMetricFamily(
+        "tidewatch_controller_info",
+        "A Flux or Argo CD controller workload with its component and version (the "
+        "app.kubernetes.io/version label, else the image tag; empty when neither).",
+        labels=CONTROLLER_INFO_LABELS,
+    )
+    ready = GaugeMetricFamily(
+        "tidewatch_controller_ready_replicas",
+        "Ready replicas of a Flux or Argo CD controller.",
+        labels=CONTROLLER_LABELS,
+    )
+    desired = GaugeMetricFamily(
+        "tidewatch_controller_desired_replicas",
+        "Desired replicas (spec.replicas) of a Flux or Argo CD controller.",
+        labels=CONTROLLER_LABELS,
+    )
+    restarts = GaugeMetricFamily(
+        "tidewatch_controller_restarts",
+        "Container restarts of a controller's pods, summed (since the pods started).",
+        labels=CONTROLLER_LABELS,
+    )
+    by_cluster: dict[int, list[Any]] = {}
+    for row in Workload.objects.order_by("cluster_id", "namespace", "name"):
+        by_cluster.setdefault(row.cluster_id, []).append(to_workload(row))
+    for cluster in clusters:
+        workloads = by_cluster.get(cluster["id"])
+        if not workloads:
+            continue
+        boundaries, _ = cluster_boundaries(_BoundaryFields(cluster))  # type: ignore[arg-type]
+        for tool in TOOLS:
+            for w in controllers.find_controllers(boundaries, tool, workloads):
+                version, _ = controller_version(w.labels, w.images)
+                where = [cluster["name"], tool, w.namespace, w.name]
+                info.add_metric([*where, controllers.component(w, tool), version], 1)
+                ready.add_metric(where, w.ready)
+                desired.add_metric(where, w.desired)
+                restarts.add_metric(where, w.restarts)
+    yield from (info, ready, desired, restarts)
+
+
+class _BoundaryFields:
+    """The Cluster columns cluster_boundaries reads, from the scrape's cluster row."""
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        self.boundaries = row["boundaries"]
+        self.boundaries_file = row["boundaries_file"]
+        self.boundaries_file_error = row["boundaries_file_error"]
 
 
 REGISTRY = CollectorRegistry(auto_describe=False)

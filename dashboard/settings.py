@@ -262,6 +262,11 @@ TIDEWATCH_LIVE_POLL_MS = env_int(
     1000 * env_int("TIDEWATCH_REFRESH_SECONDS", 1, minimum=1),
     minimum=100,
 )
+# The Controllers view (docs/controllers.md): Argo CD's memory budget (ADR-003: ~500 MB; MiB,
+# as Kubernetes counts memory), and the container restarts from which a controller is flagged
+# (0: never).
+TIDEWATCH_ARGOCD_MEMORY_BUDGET_MB = env_int("TIDEWATCH_ARGOCD_MEMORY_BUDGET_MB", 500, minimum=1)
+TIDEWATCH_CONTROLLER_RESTARTS_WARN = env_int("TIDEWATCH_CONTROLLER_RESTARTS_WARN", 5, minimum=0)
 # Page bounds (docs/reliability.md "Page bounds"): rows one list section of a page renders
 # (conditions, resources, results, violations ...); the rest is a next-page link away.
 TIDEWATCH_PAGE_ROWS = env_int("TIDEWATCH_PAGE_ROWS", 200, minimum=1)

@@ -116,3 +116,108 @@ def argo_detail(obj, resources: list[dict], tree: list[dict] = (), **fields):
         "tree": list(tree),
     } | fields
     return ArgoAppDetail.objects.update_or_create(obj=obj, defaults=values)[0]
+
+
+# --- controller workloads as stored rows (the Controllers view) --------------------------------
+
+FLUX_IMAGE = "ghcr.io/fluxcd/{name}:v1.6.0"
+ARGOCD_IMAGE = "quay.io/argoproj/argocd:v3.1.8"
+
+
+def stored_cluster(name: str, **fields):
+    """A Cluster row whose Deployments and StatefulSets were listed (no poll)."""
+    from django.utils import timezone
+
+    from clusters.models import Cluster, KindState
+
+    cluster = Cluster.objects.create(name=name, last_success_at=timezone.now(), **fields)
+    for kind in ("Deployment", "StatefulSet"):
+        KindState.objects.create(
+            cluster=cluster,
+            tool="core",
+            group="apps",
+            kind=kind,
+            last_attempt_at=timezone.now(),
+            last_success_at=timezone.now(),
+        )
+    return cluster
+
+
+def controller_row(
+    cluster,
+    namespace: str,
+    name: str,
+    *,
+    kind: str = "Deployment",
+    labels: dict | None = None,
+    images: list | None = None,
+    ready: int = 1,
+    desired: int = 1,
+    restarts: int = 0,
+    usage: dict | None = None,
+    usage_reason: str = "",
+):
+    from clusters.models import Workload
+
+    return Workload.objects.create(
+        cluster=cluster,
+        kind=kind,
+        namespace=namespace,
+        name=name,
+        resource_version="1",
+        labels=labels or {},
+        images=images or [],
+        ready=ready,
+        desired=desired,
+        pods=desired,
+        restarts=restarts,
+        usage=usage,
+        usage_reason=usage_reason,
+    )
+
+
+FLUX_REQUIRED = (
+    "source-controller",
+    "kustomize-controller",
+    "helm-controller",
+    "notification-controller",
+)
+ARGOCD_REQUIRED = (
+    ("server", "Deployment"),
+    ("repo-server", "Deployment"),
+    ("application-controller", "StatefulSet"),
+)
+
+
+def flux_install(cluster, version: str = "v2.7.3", **overrides) -> None:
+    """Flux's four required controllers as ``flux install`` labels them; ``overrides`` by
+    controller name: fields for controller_row."""
+    for name in FLUX_REQUIRED:
+        fields = {
+            "labels": {
+                "app.kubernetes.io/component": name,
+                "app.kubernetes.io/instance": "flux-system",
+                "app.kubernetes.io/part-of": "flux",
+                "app.kubernetes.io/version": version,
+            },
+            "images": [FLUX_IMAGE.format(name=name)],
+            **overrides.get(name, {}),
+        }
+        controller_row(cluster, "flux-system", name, **fields)
+
+
+def argocd_install(cluster, image: str = ARGOCD_IMAGE, **overrides) -> None:
+    """Argo CD's three required components as its manifests label them (no version label)."""
+    for component, kind in ARGOCD_REQUIRED:
+        name = f"argocd-{component}"
+        fields = {
+            "kind": kind,
+            "labels": {
+                "app.kubernetes.io/component": component,
+                "app.kubernetes.io/name": name,
+                "app.kubernetes.io/part-of": "argocd",
+            },
+            "images": [image],
+            **overrides.get(name, {}),
+        }
+        controller_row(cluster, "argocd", name, **fields)

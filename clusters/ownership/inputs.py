@@ -181,6 +181,14 @@ class Workload:
     desired: int = 0
     # spec.template labels: what PodMonitors select (and Services usually mirror).
     pod_labels: dict[str, str] = field(default_factory=dict)
+    # The Controllers view (clusters/ownership/controller_health.py): the pod template's
+    # container images, the pods' container restarts summed, and metrics.k8s.io usage
+    # ({"cpuMillicores", "memoryBytes"}; None = not measured, ``usage_reason`` says why).
+    images: list[str] = field(default_factory=list)
+    pods: int = 0
+    restarts: int = 0
+    usage: dict[str, int] | None = None
+    usage_reason: str = ""
 
     @property
     def key(self) -> str:

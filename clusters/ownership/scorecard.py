@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from clusters.ownership import controllers
+from clusters.ownership import controller_health, controllers
 from clusters.ownership.analysis import NamespaceOwnership, OwnershipReport
 from clusters.ownership.boundaries import ARGOCD, FLUX, TOOL_NAMES, TOOLS
 from clusters.ownership.inputs import Monitor, Workload
@@ -76,14 +76,19 @@ def build_scorecard(
     workloads: Iterable[Workload] | None,
     monitors: Iterable[Monitor] = (),
     monitoring_installed: bool | None = None,
+    assessed: controller_health.ClusterControllers | None = None,
 ) -> Scorecard:
     """``workloads`` None: not collected. ``monitoring_installed``: whether the
-    monitoring.coreos.com ServiceMonitor/PodMonitor kinds are served (None: not checked)."""
+    monitoring.coreos.com ServiceMonitor/PodMonitor kinds are served (None: not checked).
+    ``assessed``: the Controllers view's findings (clusters/ownership/controller_health.py),
+    computed from ``workloads`` with the default thresholds when not given."""
     listed = None if workloads is None else list(workloads)
+    if assessed is None:
+        assessed = controller_health.assess(report.boundaries, listed)
     return Scorecard(
         rows=[
-            _controllers_row(report, FLUX, listed),
-            _controllers_row(report, ARGOCD, listed),
+            _controllers_row(report, FLUX, listed, assessed),
+            _controllers_row(report, ARGOCD, listed, assessed),
             _conflicts_row(report),
             _shared_resources_row(report),
             _reconciled_row(report, FLUX),
@@ -104,33 +109,36 @@ def find_controllers(
 
 
 def _controllers_row(
-    report: OwnershipReport, tool: str, workloads: list[Workload] | None
+    report: OwnershipReport,
+    tool: str,
+    workloads: list[Workload] | None,
+    assessed: controller_health.ClusterControllers,
 ) -> ScoreRow:
+    """Fails on what stops the tool working (a required component missing, replicas not
+    ready); the Controllers view's warnings (restarts, version skew, deprecated-only APIs,
+    memory over budget) follow in the evidence without failing it."""
     name = TOOL_NAMES[tool]
     namespace = report.boundaries.install_namespace(tool)
     row_id, title = f"{tool}-controllers", f"{name} controllers running and healthy"
-    if workloads is None:
+    if workloads is None or not assessed.collected:
         return ScoreRow(row_id, title, UNKNOWN, "Deployments and StatefulSets were not collected.")
-    found = find_controllers(report, tool, workloads)
-    missing = [
-        controllers.display_name(c, tool) for c in controllers.missing_components(tool, found)
-    ]
-    unready = [f"{w.name} ({w.ready}/{w.desired} ready)" for w in found if not w.is_ready]
-    if not missing and not unready:
-        where = ", ".join(sorted({w.namespace for w in found}))
-        return ScoreRow(
-            row_id,
-            title,
-            PASS,
-            f"All {len(found)} {name} controllers in {where} are ready: "
-            f"{', '.join(w.name for w in found)}.",
+    found = assessed.tool(tool)
+    notes = " ".join(f.sentence for f in found.notes)
+    unready = [f"{c.name} ({c.ready}/{c.desired} ready)" for c in found.unready]
+    if not found.missing and not unready:
+        where = ", ".join(sorted({c.namespace for c in found.controllers}))
+        evidence = (
+            f"All {len(found.controllers)} {name} controllers in {where} are ready: "
+            f"{', '.join(c.name for c in found.controllers)}."
         )
+        return ScoreRow(row_id, title, PASS, f"{evidence} {notes}".strip())
     problems = []
-    if missing:
-        problems.append(f"missing from {namespace}: {', '.join(missing)}")
+    if found.missing:
+        problems.append(f"missing from {namespace}: {', '.join(found.missing)}")
     if unready:
         problems.append(f"not ready: {', '.join(unready)}")
-    return ScoreRow(row_id, title, FAIL, f"{name} controllers {'; '.join(problems)}.")
+    evidence = f"{name} controllers {'; '.join(problems)}."
+    return ScoreRow(row_id, title, FAIL, f"{evidence} {notes}".strip())
 
 
 def _conflicts_row(report: OwnershipReport) -> ScoreRow:

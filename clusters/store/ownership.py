@@ -31,6 +31,7 @@ from clusters.models import (
     Violation,
     Workload,
 )
+from clusters.store.controllers import assess_stored, to_workload
 from clusters.store.objects import _json_adapter
 from clusters.store.version import bump
 
@@ -88,6 +89,7 @@ def analyse_ownership(cluster: Cluster) -> Analysis:
         workloads,
         _monitors(cluster),
         monitoring_installed=_monitoring_installed(cluster),
+        assessed=assess_stored(_controller_facts(cluster), boundaries, workloads),
     )
     return Analysis(_persisted(report), scorecard.to_dict(), error)
 
@@ -162,10 +164,18 @@ def _workloads(cluster: Cluster) -> list[own.Workload] | None:
         cluster=cluster, group="apps", kind="Deployment", last_success_at__isnull=False
     ).exists():
         return None  # never listed: the analysis says "cannot tell", not "missing"
-    return [
-        own.Workload(w.kind, w.namespace, w.name, w.labels, w.annotations, w.ready, w.desired)
-        for w in Workload.objects.filter(cluster=cluster)
-    ]
+    return [to_workload(w) for w in Workload.objects.filter(cluster=cluster)]
+
+
+def _controller_facts(cluster: Cluster) -> Cluster:
+    """The cluster with its metrics API state and deprecated-only APIs as stored now: a
+    watcher holds its Cluster for hours while the collection writes these columns."""
+    fresh = (
+        Cluster.objects.filter(pk=cluster.pk)
+        .only("metrics_state", "metrics_reason", "deprecated_apis")
+        .first()
+    )
+    return fresh or cluster
 
 
 def _monitors(cluster: Cluster) -> list[own.Monitor]:

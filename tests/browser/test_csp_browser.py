@@ -18,6 +18,8 @@ PAGES = [
     "/search?q=gitlab",
     "/ownership",
     "/scorecard",
+    "/controllers",
+    "/clusters/demo/controllers",
     "/o/demo/HelmRelease/bigbang/gitlab",
     "/o/demo/Application/argocd/portfolio",
     "/login",

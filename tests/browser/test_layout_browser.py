@@ -16,6 +16,8 @@ PAGES = [
     "/search?q=gitlab",
     "/ownership",
     "/scorecard",
+    "/controllers",
+    "/clusters/demo/controllers",
     "/o/demo/HelmRelease/bigbang/gitlab",
     "/o/demo/HelmRelease/bigbang/not-stored",
     "/login",

@@ -21,6 +21,7 @@ LISTS = {
     "/api/v1/objects": "objects",
     "/api/v1/violations": "violations",
     "/api/v1/scorecard": "scorecards",
+    "/api/v1/controllers": "clusters",
     f"{GITLAB}/history": "transitions",
     f"{GITLAB}/events": "events",
 }

@@ -177,8 +177,9 @@ def test_poll_errors_by_reason_for_failing_kinds_and_whole_clusters(client, poll
 def test_a_scrape_costs_the_same_queries_whatever_the_store_holds(
     demo_kubeconfig, tmp_path, settings, django_assert_num_queries
 ):
-    """Five queries: clusters (with their latest finished poll), those polls, all objects,
-    Application extras, violations by code — one or three clusters alike."""
+    """Six queries: clusters (with their latest finished poll), those polls, all objects,
+    Application extras, violations by code, controller workloads — one or three clusters
+    alike."""
 
     def write(names):
         path = tmp_path / "clusters.yaml"
@@ -191,15 +192,15 @@ def test_a_scrape_costs_the_same_queries_whatever_the_store_holds(
             poll_cluster(cluster)
 
     write(["one"])
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         small = list(StoreCollector().collect())
     write(["one", "two", "three"])
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         large = list(StoreCollector().collect())
     size = {f.name: len(f.samples) for f in small}
-    assert {f.name: len(f.samples) for f in large}["tidewatch_flux_resource_info"] == 3 * size[
-        "tidewatch_flux_resource_info"
-    ]
+    grown = {f.name: len(f.samples) for f in large}
+    assert grown["tidewatch_flux_resource_info"] == 3 * size["tidewatch_flux_resource_info"]
+    assert grown["tidewatch_controller_info"] == 3 * size["tidewatch_controller_info"] > 0
 
 
 def test_metrics_need_a_login_unless_anonymous_read(client, polled, settings):

@@ -112,6 +112,8 @@ NUL_PATHS = [
     "/api/v1/objects/demo/Application/argocd/%00",
     "/api/v1/violations?code=%00",
     "/api/v1/scorecard?cluster=%00",
+    "/api/v1/controllers?cluster=%00",
+    "/clusters/%00/controllers",
 ]
 
 
@@ -156,6 +158,7 @@ API_FILTERS = [
     ("/api/v1/violations?tool=helm", "tool", "flux"),
     ("/api/v1/violations?code=TW999", "code", "TW002"),
     ("/api/v1/scorecard?cluster=nope", "cluster", "demo"),
+    ("/api/v1/controllers?cluster=nope", "cluster", "demo"),
 ]
 
 

@@ -413,3 +413,48 @@ def test_monitor_from_manifest() -> None:
     assert not monitor.selects(
         Workload("Deployment", "elsewhere", "h", labels={"app": "helm-controller"})
     )
+
+
+def test_controller_rows_carry_the_controllers_views_warnings_without_failing() -> None:
+    """Restarts, deprecated-only APIs and memory over budget are said in the evidence (from
+    clusters/ownership/controller_health); only missing or unready controllers fail."""
+    from clusters.ownership import controller_health
+
+    world = healthy_world()
+    helm = next(w for w in world.workloads if w.name == "helm-controller")
+    helm.restarts = 12
+    for w in world.workloads:
+        if w.namespace == "argocd":
+            w.usage = {"cpuMillicores": 50, "memoryBytes": 300 * 1024 * 1024}
+    report = world.analyse()
+    assessed = controller_health.assess(
+        report.boundaries,
+        world.workloads,
+        [
+            {
+                "group": "helm.toolkit.fluxcd.io",
+                "kind": "HelmRelease",
+                "served": ["v2beta1"],
+                "wanted": "v2",
+            }
+        ],
+    )
+    card = build_scorecard(report, world.workloads, assessed=assessed)
+    flux, argo = card.row("flux-controllers"), card.row("argocd-controllers")
+    assert flux is not None and argo is not None
+    assert flux.state == PASS and flux.evidence == (
+        "All 4 Flux controllers in flux-system are ready: source-controller, "
+        "kustomize-controller, helm-controller, notification-controller. "
+        "flux-system/helm-controller's containers restarted 12 times since their pods started: "
+        "look at its logs and last termination reason. "
+        "HelmRelease is served only at helm.toolkit.fluxcd.io/v2beta1, not v2: upgrade blocker."
+    )
+    assert argo.state == PASS
+    assert argo.evidence.endswith(
+        "Argo CD's controllers use 900 MiB of memory, over the ADR's 500 MiB budget."
+    )
+    helm.ready = 0
+    failing = build_scorecard(report, world.workloads).row("flux-controllers")
+    assert failing is not None and failing.state == FAIL
+    assert failing.evidence.startswith("Flux controllers not ready: helm-controller (0/1 ready).")
+    assert "restarted 12 times" in failing.evidence

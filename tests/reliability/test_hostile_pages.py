@@ -47,6 +47,8 @@ def pages() -> list[str]:
         "/ownership",
         "/ownership?code=TW006",
         "/scorecard",
+        "/controllers",
+        "/clusters/demo/controllers",
         "/search?q=hostile",
         f"/search?q={quote(ALERT_IMG)}",
         "/search?q=AAAAAAAA",
