@@ -39,7 +39,13 @@ from clusters.registry import spec_of
 from clusters.store.objects import mark_cluster_unreachable, store_kind, store_namespaces
 from clusters.store.ownership import refresh_ownership
 from clusters.store.rollups import rebuild_rollups
-from clusters.store.supporting import store_events, store_monitors, store_workloads
+from clusters.store.supporting import (
+    store_controller_pods,
+    store_deprecated_apis,
+    store_events,
+    store_monitors,
+    store_workloads,
+)
 from clusters.store.version import writing
 
 log = logging.getLogger(__name__)
@@ -176,11 +182,21 @@ def _store(
     ownership and roll-ups from the store."""
     store_namespaces(cluster, snapshot.namespaces, now)
     store_workloads(cluster, snapshot.workloads, now)
+    store_controller_pods(cluster, snapshot.pods, snapshot.metrics, now)
+    store_deprecated_apis(cluster, snapshot.served, snapshot.discovery_errors)
     store_monitors(cluster, snapshot.monitors, now)
     # Events are listed only for kinds that were listed: a failed kind keeps its objects' Events.
     unlisted = {result.spec.kind for result in snapshot.kinds if result.state != OK}
     store_events(cluster, snapshot.events, now, keep_kinds=unlisted)
-    extras = [snapshot.namespaces, *snapshot.workloads, *snapshot.monitors, snapshot.events]
+    # The metrics API is not among them: a cluster without metrics-server is not partial (the
+    # cluster's metrics_state says why usage is not available).
+    extras = [
+        snapshot.namespaces,
+        *snapshot.workloads,
+        snapshot.pods,
+        *snapshot.monitors,
+        snapshot.events,
+    ]
     for result in [*snapshot.kinds, *extras]:
         if result is not None and result.error is not None:
             run.errors[result.spec.key] = {

@@ -64,6 +64,7 @@ from clusters.memory import release_free_memory
 from clusters.models import Cluster, KindState, Namespace, ObjectTarget, OwnershipReport
 from clusters.poll import derived_inputs, poll_limits
 from clusters.registry import spec_of
+from clusters.status.workload_pods import metrics_by_pod
 from clusters.store.objects import (
     WatchedKind,
     mark_cluster_unreachable,
@@ -80,7 +81,13 @@ from clusters.store.ownership import (
 )
 from clusters.store.ownership_child import ChildFailed, OwnershipChild
 from clusters.store.rollups import rebuild_rollups
-from clusters.store.supporting import store_events, store_monitors, store_workloads
+from clusters.store.supporting import (
+    store_controller_pods,
+    store_deprecated_apis,
+    store_events,
+    store_monitors,
+    store_workloads,
+)
 from clusters.store.version import bump, writing
 
 log = logging.getLogger(__name__)
@@ -183,6 +190,7 @@ class WatchSettings:
     heartbeat_seconds: float  # how often the cluster's "last good" time moves on while live
     discovery_seconds: float = 60.0  # discovery again: CRDs installed or removed meanwhile
     support_debounce_seconds: float = 0.5  # a supporting change waits this long for company
+    metrics_seconds: float = 60.0  # the controllers' PodMetrics are re-read this often
     last_writer_seconds: float = 30.0  # contested resources' last writers read this often
     batch_size: int = 1000  # events per transaction, as a poll's chunk (a list page is not split)
     batch_seconds: float = 0.1  # how long a batch waits for more events that arrive together
@@ -204,6 +212,7 @@ class WatchSettings:
             "retry_seconds": float(cluster.poll_interval),
             "heartbeat_seconds": float(min(cluster.poll_interval, 10)),
             "discovery_seconds": float(settings.TIDEWATCH_DISCOVERY_SECONDS),
+            "metrics_seconds": float(settings.TIDEWATCH_METRICS_SECONDS),
             # As often as a poll reads them (each resource at most every 5 minutes).
             "last_writer_seconds": float(cluster.poll_interval),
             "list_slots": int(settings.TIDEWATCH_WATCH_LIST_SLOTS),
@@ -360,6 +369,7 @@ class _Watch:
             return self._failed(exc.reason, exc.message)
         finally:
             api.close()
+        store_deprecated_apis(self.cluster, self.served, self.discovery_errors)
         self.server = str(api.configuration.host)
         Cluster.objects.filter(pk=self.cluster.pk).update(
             last_poll_started_at=timezone.now(), server=str(api.configuration.host)[:500]
@@ -624,9 +634,21 @@ class _Watch:
                     "name", flat=True
                 )
                 self.touched.update(before.symmetric_difference(after))
+        workloads_changed = False
         for result in snapshot.workloads:
             if self._changed(result.spec.key, result):
                 store_workloads(self.cluster, [result], now)
+                workloads_changed = True
+        # PodMetrics carry no resourceVersion: their usage is what tells a new reading.
+        pods_changed = self._changed("pods", snapshot.pods)
+        usage = (
+            tuple(sorted(metrics_by_pod(snapshot.metrics.items).items()))
+            if snapshot.metrics
+            else ()
+        )
+        metrics_changed = self._changed("metrics", snapshot.metrics, usage)
+        if workloads_changed or pods_changed or metrics_changed:
+            store_controller_pods(self.cluster, snapshot.pods, snapshot.metrics, now)
         for result in snapshot.monitors:
             if self._changed(result.spec.key, result):
                 store_monitors(self.cluster, [result], now)
@@ -695,6 +717,7 @@ class _Watch:
                 self._add_kind(spec, after)
         kept = {spec: kind for spec, kind in self.served.items() if spec in errors}
         self.served, self.discovery_errors = {**kept, **served}, dict(errors)
+        store_deprecated_apis(self.cluster, served, errors)
         if self.supporting is not None:
             self.supporting.set_served(self.served, self.discovery_errors)
 
@@ -1049,6 +1072,7 @@ class _Watch:
                     page_size=settings.TIDEWATCH_LIST_PAGE_SIZE,
                     max_pages=settings.TIDEWATCH_MAX_LIST_PAGES,
                     max_events=settings.TIDEWATCH_MAX_EVENTS,
+                    metrics_seconds=self.knobs.metrics_seconds,
                 ),
                 limits=self._limits(),
                 server=self.server,

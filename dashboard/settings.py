@@ -218,6 +218,9 @@ TIDEWATCH_WATCH_SECONDS = env_int("TIDEWATCH_WATCH_SECONDS", 300, minimum=1)
 # In watch mode, a supporting list (namespaces, controller workloads, monitors, Events) whose
 # watch is not allowed (RBAC list without watch) is re-listed this often instead.
 TIDEWATCH_SUPPORT_SECONDS = env_int("TIDEWATCH_SUPPORT_SECONDS", 60, minimum=1)
+# In watch mode, the controllers' PodMetrics (metrics.k8s.io, which cannot be watched) are
+# re-read this often; a poll reads them once per poll.
+TIDEWATCH_METRICS_SECONDS = env_int("TIDEWATCH_METRICS_SECONDS", 60, minimum=1)
 # In watch mode, discovery runs again this often: a CRD installed or removed meanwhile starts or
 # stops its kind's watch (about ten small discovery requests; no list).
 TIDEWATCH_DISCOVERY_SECONDS = env_int("TIDEWATCH_DISCOVERY_SECONDS", 60, minimum=1)

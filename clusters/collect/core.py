@@ -26,3 +26,12 @@ MONITOR_KINDS: tuple[KindSpec, ...] = (
 
 # Kubernetes Events about GitOps objects (the controllers' own account of what happened).
 EVENTS = KindSpec("core", "", "Event")
+
+# The controllers' Pods (restarts, and which PodMetrics are theirs): listed where the
+# workloads are (install namespaces, and labelled part of a tool elsewhere), never the
+# cluster's every Pod.
+PODS = KindSpec("core", "", "Pod")
+# metrics-server's aggregated API: usage of those Pods. Cannot be watched; re-read every
+# TIDEWATCH_METRICS_SECONDS in watch mode, every poll in poll mode.
+POD_METRICS = KindSpec("core", "metrics.k8s.io", "PodMetrics")
+METRICS_NOT_SERVED = "metrics-server is not installed (metrics.k8s.io not served)"

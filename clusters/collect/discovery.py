@@ -6,6 +6,7 @@ A group that is not served makes its kinds "not installed", which is not an erro
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
@@ -25,6 +26,7 @@ def discover(
     wanted = list(wanted)
     served: dict[KindSpec, ServedKind] = {}
     errors: dict[KindSpec, KubeError] = {}
+    also: dict[KindSpec, list[str]] = {}  # every version serving the kind, preferred first
 
     by_group: dict[str, list[KindSpec]] = {}
     for spec in wanted:
@@ -49,13 +51,18 @@ def discover(
                     errors.setdefault(spec, exc)
                 continue
             for spec in specs:
+                found = _find_kind(resources, spec.kind)
+                if not found:
+                    continue
+                also[spec] = [*also.get(spec, []), version]
                 if spec in served:
                     continue  # an earlier (preferred) version already serves it
-                found = _find_kind(resources, spec.kind)
-                if found:
-                    served[spec] = ServedKind(spec, version, found["name"], found["namespaced"])
-                    errors.pop(spec, None)
-    return served, errors
+                served[spec] = ServedKind(spec, version, found["name"], found["namespaced"])
+                errors.pop(spec, None)
+    return {
+        spec: dataclasses.replace(kind, versions=tuple(also.get(spec, [kind.version])))
+        for spec, kind in served.items()
+    }, errors
 
 
 def _group_versions(api: k8s.ApiClient, limits: Limits) -> dict[str, list[str]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,9 @@ class ServedKind:
     version: str
     plural: str
     namespaced: bool
+    # Every version serving the kind, preferred first (deprecated-only APIs are flagged).
+    # Not compared: which version is read is what tells whether the kind changed.
+    versions: tuple[str, ...] = field(default=(), compare=False)
 
     def list_path(self, namespace: str = "") -> str:
         root = (

@@ -16,6 +16,8 @@ from clusters.collect.core import (
     EVENTS,
     MONITOR_KINDS,
     NAMESPACES,
+    POD_METRICS,
+    PODS,
     WORKLOAD_KINDS,
 )
 from clusters.collect.discovery import discover
@@ -53,6 +55,12 @@ class Snapshot:
     workloads: list[KindResult] = field(default_factory=list)
     monitors: list[KindResult] = field(default_factory=list)
     events: KindResult | None = None
+    # The controllers' Pods and their PodMetrics (None: not read for this snapshot).
+    pods: KindResult | None = None
+    metrics: KindResult | None = None
+    # What discovery found (poll only; the watch keeps its own): deprecated-only APIs.
+    served: dict[KindSpec, ServedKind] = field(default_factory=dict)
+    discovery_errors: dict[KindSpec, KubeError] = field(default_factory=dict)
     # Supporting lists that may not be watched and are re-listed instead (watch mode only):
     # list name → the sentence the cluster card shows.
     polled: dict[str, str] = field(default_factory=dict)
@@ -97,10 +105,17 @@ def collect_cluster(
         limits=limits,
         max_events=max_events,
     )
-    return dataclasses.replace(supporting, kinds=gitops)
+    return dataclasses.replace(supporting, kinds=gitops, served=served, discovery_errors=errors)
 
 
-SUPPORTING_KINDS: tuple[KindSpec, ...] = (NAMESPACES, *WORKLOAD_KINDS, *MONITOR_KINDS, EVENTS)
+SUPPORTING_KINDS: tuple[KindSpec, ...] = (
+    NAMESPACES,
+    *WORKLOAD_KINDS,
+    *MONITOR_KINDS,
+    EVENTS,
+    PODS,
+    POD_METRICS,
+)
 
 
 def collect_supporting(
@@ -114,7 +129,8 @@ def collect_supporting(
     max_events: int = 20_000,
 ) -> Snapshot:
     """List what pages need besides the GitOps kinds (``kinds`` is left empty): namespaces,
-    controller workloads, monitors, and the Events about objects of ``event_kinds``."""
+    controller workloads, their Pods and PodMetrics, monitors, and the Events about objects of
+    ``event_kinds``."""
 
     def listed(spec: KindSpec, namespaces: tuple[str, ...] = ("",)) -> KindResult:
         return _list_kind(api, spec, served, errors, page_size, limits, namespaces)
@@ -134,6 +150,11 @@ def collect_supporting(
             _controller_workloads(listed(spec, CONTROLLER_NAMESPACES), labelled(spec))
             for spec in WORKLOAD_KINDS
         ],
+        # Where the workloads are listed, and only there: the controllers' Pods.
+        pods=_controller_workloads(listed(PODS, CONTROLLER_NAMESPACES), labelled(PODS)),
+        metrics=_controller_workloads(
+            listed(POD_METRICS, CONTROLLER_NAMESPACES), labelled(POD_METRICS)
+        ),
         monitors=[listed(spec) for spec in MONITOR_KINDS],
         events=_list_kind(
             api,
@@ -149,8 +170,9 @@ def collect_supporting(
 
 
 def _controller_workloads(in_namespaces: KindResult, labelled: KindResult) -> KindResult:
-    """The install namespaces' workloads plus those labelled part of a tool anywhere, once
-    each. Either list failing fails the kind: a partial list would read as "controller gone"."""
+    """The install namespaces' workloads (or Pods, PodMetrics) plus those labelled part of a
+    tool anywhere, once each. Either list failing fails the kind: a partial list would read
+    as "controller gone"."""
     if in_namespaces.state != OK:
         return in_namespaces
     if labelled.state != OK:

@@ -8,8 +8,10 @@ has been answered once, ``on_snapshot`` gets a ``Snapshot`` of all of them, at m
 so what is stored is what a poll stores; only how it is learnt differs. At idle the API server
 sees no list between resyncs.
 
-- Workloads: per kind, one watch per install namespace plus one of the ``part-of`` label
-  selector everywhere (bounded as the poll's lists are).
+- Workloads and their Pods: per kind, one watch per install namespace plus one of the
+  ``part-of`` label selector everywhere (bounded as the poll's lists are).
+- PodMetrics (metrics.k8s.io cannot be watched): the same lists, re-read every
+  ``metrics_seconds``.
 - Events: one watch per GitOps kind that has objects (``involvedObject.kind`` field selector);
   started and stopped as kinds gain or lose objects. At most ``max_events`` are held.
 - A 403 on a watch (list allowed) or streams cut short: that list is re-listed every
@@ -36,6 +38,8 @@ from clusters.collect.core import (
     EVENTS,
     MONITOR_KINDS,
     NAMESPACES,
+    POD_METRICS,
+    PODS,
     WORKLOAD_KINDS,
 )
 from clusters.collect.kinds import KindSpec, ServedKind
@@ -81,7 +85,7 @@ def supporting_sources(
     sources: set[Source] = set()
     if NAMESPACES in served:
         sources.add(Source(NAMESPACES))
-    for spec in WORKLOAD_KINDS:
+    for spec in (*WORKLOAD_KINDS, PODS, POD_METRICS):
         if spec in served:
             sources |= {Source(spec, namespace) for namespace in CONTROLLER_NAMESPACES}
             sources.add(Source(spec, params=(("labelSelector", CONTROLLER_SELECTOR),)))
@@ -132,6 +136,7 @@ class SupportingKnobs:
     page_size: int = 500
     max_pages: int = 1000
     max_events: int = 20_000
+    metrics_seconds: float = 60.0  # PodMetrics re-read pace (they cannot be watched)
 
 
 class SupportingWatch:
@@ -283,6 +288,8 @@ class SupportingWatch:
             workloads=[result(spec, by_spec.get(spec, [])) for spec in WORKLOAD_KINDS],
             monitors=[result(spec, by_spec.get(spec, [])) for spec in MONITOR_KINDS],
             events=result(EVENTS, by_spec.get(EVENTS, []), (cap, f"TIDEWATCH_MAX_EVENTS={cap}")),
+            pods=result(PODS, by_spec.get(PODS, [])),
+            metrics=result(POD_METRICS, by_spec.get(POD_METRICS, [])),
             polled={s.name: held.polled for s, held in self.sets.items() if held.polled},
         )
 
@@ -374,7 +381,10 @@ class SupportingWatch:
             if stop is None or stop.wait(self.knobs.retry_seconds):
                 return
         try:
-            self._watch_source(api, source)
+            if source.spec == POD_METRICS:
+                self._relist_source(api, source)
+            else:
+                self._watch_source(api, source)
         except Exception as exc:  # a bug must not end the other lists
             log.exception("supporting list %s: unexpected error", source.name)
             self._on_failure(source, KubeError("InternalError", f"{exc}"[:500]))
@@ -416,6 +426,46 @@ class SupportingWatch:
             except KubeError as exc:
                 self._on_failure(source, exc)
             if stop.wait(self.knobs.retry_seconds):
+                return
+
+    def _relist_source(self, api: k8s.ApiClient, source: Source) -> None:
+        """A list that cannot be watched at all (PodMetrics): listed now, then every
+        metrics_seconds. A failure is held until the next list answers."""
+        stop = self.stops.get(source)
+        served = self.served.get(source.spec)
+        if stop is None or served is None:
+            return
+        while True:
+            try:
+                items = list_all(
+                    api,
+                    served.list_path(source.namespace),
+                    page_size=self.knobs.page_size,
+                    limits=self.limits,
+                    params=list(source.params),
+                    max_objects=self.limits.objects,
+                )
+            except KubeError as exc:
+                self._on_failure(source, exc)
+            else:
+                for item in items:
+                    item.setdefault("apiVersion", served.api_version)
+                    item.setdefault("kind", source.spec.kind)
+                listed = {key: item for item in items if (key := object_key(item)) is not None}
+                with self.cond:
+                    held = self._held(source)
+                    if held is None:
+                        return
+                    if listed != held.objects or held.error is not None or not held.synced:
+                        held.objects, held.error, held.synced = listed, None, True
+                        self._mark_changed()
+                        self.cond.notify_all()
+            # Paced by ``clock`` (a test moves it), looked at five times a second.
+            due = self.clock() + self.knobs.metrics_seconds
+            while self.clock() < due:
+                if stop.wait(0.2):
+                    return
+            if stop.is_set():
                 return
 
     def _poll_source(

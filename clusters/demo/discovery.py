@@ -1,8 +1,9 @@
 """What the demo cluster serves: resource definitions and the legacy discovery documents.
 
 Custom resources come from the bundled CRD files (``crds.py``); the few built-ins the dashboard
-reads (namespaces, core events, configmaps, services, deployments, statefulsets, clusterroles) are
-declared here with the verbs, short names and subresources a v1.33 API server reports for them.
+reads (namespaces, core events, configmaps, services, pods, deployments, statefulsets,
+clusterroles) are declared here with the verbs, short names and subresources a v1.33 API server
+reports for them, and metrics-server's metrics.k8s.io/v1beta1 as its APIService registers it.
 """
 
 from __future__ import annotations
@@ -79,6 +80,9 @@ class Resource:
     custom: bool = False
     # Built-ins like Namespace and Event have no metadata.generation.
     tracks_generation: bool = True
+    # Served by metrics-server through the aggregator (metrics.k8s.io): read-only, computed
+    # from the Pods at each request, never stored.
+    metrics: bool = False
 
     @property
     def api_version(self) -> str:
@@ -145,6 +149,18 @@ BUILTIN_RESOURCES: tuple[Resource, ...] = (
         tracks_generation=False,
     ),
     Resource(
+        "",
+        "v1",
+        "Pod",
+        "pods",
+        "pod",
+        namespaced=True,
+        short_names=("po",),
+        categories=("all",),
+        subresources=("status",),
+        tracks_generation=False,
+    ),
+    Resource(
         "apps",
         "v1",
         "Deployment",
@@ -174,6 +190,35 @@ BUILTIN_RESOURCES: tuple[Resource, ...] = (
         "clusterrole",
         namespaced=False,
         tracks_generation=False,
+    ),
+)
+
+
+# metrics-server's APIService (metrics.k8s.io/v1beta1, groupPriorityMinimum 100): its
+# resources carry no singular name, short names or storageVersionHash, and only get/list.
+METRICS_GROUP = "metrics.k8s.io"
+METRICS_RESOURCES: tuple[Resource, ...] = (
+    Resource(
+        METRICS_GROUP,
+        "v1beta1",
+        "NodeMetrics",
+        "nodes",
+        "",
+        namespaced=False,
+        verbs=("get", "list"),
+        tracks_generation=False,
+        metrics=True,
+    ),
+    Resource(
+        METRICS_GROUP,
+        "v1beta1",
+        "PodMetrics",
+        "pods",
+        "",
+        namespaced=True,
+        verbs=("get", "list"),
+        tracks_generation=False,
+        metrics=True,
     ),
 )
 
@@ -233,7 +278,11 @@ class Discovery:
         self, resources: Iterable[Resource] | None = None, not_installed: Iterable[str] = ()
     ) -> None:
         excluded = set(not_installed)
-        pool = resources if resources is not None else BUILTIN_RESOURCES + custom_resources()
+        pool = (
+            resources
+            if resources is not None
+            else BUILTIN_RESOURCES + custom_resources() + METRICS_RESOURCES
+        )
         self.resources: tuple[Resource, ...] = tuple(
             r for r in pool if not _matches_exclusion(r, excluded)
         )
@@ -244,7 +293,11 @@ class Discovery:
         self._versions: dict[str, list[str]] = {}
         # A built-in group is one served by the API server itself; the dots in a name do not
         # tell (rbac.authorization.k8s.io is built in, a CRD group always has a dot).
-        self._builtin_groups = {r.group for r in self.resources if not r.custom and r.group}
+        self._builtin_groups = {
+            r.group for r in self.resources if not r.custom and not r.metrics and r.group
+        }
+        # Aggregated APIs with a low priority (metrics-server's 100) come after the CRD groups.
+        self._aggregated_groups = {r.group for r in self.resources if r.metrics}
         for r in self.resources:
             versions = self._versions.setdefault(r.group, [])
             if r.version not in versions:
@@ -304,11 +357,16 @@ class Discovery:
         """GET /apis: built-in groups first, then CRD groups, as the API server orders them."""
         known = {g: i for i, g in enumerate(BUILTIN_GROUP_ORDER)}
         builtin = sorted(self._builtin_groups, key=lambda g: (known.get(g, len(known)), g))
-        custom = sorted(g for g in self._versions if g and g not in self._builtin_groups)
+        custom = sorted(
+            g
+            for g in self._versions
+            if g and g not in self._builtin_groups and g not in self._aggregated_groups
+        )
+        aggregated = sorted(self._aggregated_groups)
         return {
             "kind": "APIGroupList",
             "apiVersion": "v1",
-            "groups": [self._group_entry(g) for g in builtin + custom],
+            "groups": [self._group_entry(g) for g in builtin + custom + aggregated],
         }
 
     def group(self, group: str) -> dict[str, Any] | None:
@@ -336,7 +394,8 @@ class Discovery:
                 entry["shortNames"] = list(r.short_names)
             if r.categories:
                 entry["categories"] = list(r.categories)
-            entry["storageVersionHash"] = r.storage_version_hash()
+            if not r.metrics:
+                entry["storageVersionHash"] = r.storage_version_hash()
             entries.append(entry)
             for sub in r.subresources:
                 sub_entry: dict[str, Any] = {

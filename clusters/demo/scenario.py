@@ -42,6 +42,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from clusters.demo.fields import with_all_managed_fields
+from clusters.demo.pods import pods_for
 
 Obj = dict[str, Any]
 
@@ -2654,10 +2655,22 @@ def build_platform(now: datetime | None = None) -> list[dict[str, Any]]:
     _bigbang(clock, objects)
     _platform_workloads(clock, objects)
     _argocd(clock, objects)
+    objects.extend(_controller_pods(clock, objects))
     objects.extend(_contested_objects(clock))
     objects.extend(_monitors())
     objects.extend(_events(clock, objects))
     return with_all_managed_fields(objects)
+
+
+def _controller_pods(clock: Clock, objects: list[Obj]) -> list[Obj]:
+    """The Pods of Flux's and Argo CD's workloads (what restarts and metrics are read from)."""
+    return [
+        pod
+        for obj in objects
+        if obj.get("kind") in ("Deployment", "StatefulSet")
+        and obj["metadata"].get("namespace") in ("flux-system", "argocd")
+        for pod in pods_for(obj, clock.now)
+    ]
 
 
 def _monitors() -> list[Obj]:

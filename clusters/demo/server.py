@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import dataclasses
 import gzip
 import http
 import json
@@ -41,6 +42,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -52,6 +54,7 @@ import yaml
 from clusters.demo.crds import find_crd, prune, validator
 from clusters.demo.discovery import KUBERNETES_VERSION, Discovery, Resource
 from clusters.demo.fields import is_gitops, record_write
+from clusters.demo.pods import pod_metrics
 from clusters.demo.rbac import AUTHENTICATED, allowed
 from clusters.demo.store import (
     DEFAULT_HISTORY,
@@ -1101,6 +1104,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _resource(self, method: str, route: Route, query: dict[str, str], body: bytes) -> None:
         res = route.resource
         assert res is not None
+        if res.metrics:
+            self._metrics(method, route, query)
+            return
         if route.subresource is not None and (
             route.subresource != "status" or not res.status_subresource
         ):
@@ -1126,6 +1132,35 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_object(200, res, self._delete(route))
         else:
             raise ApiError(method_not_allowed())
+
+    def _metrics(self, method: str, route: Route, query: dict[str, str]) -> None:
+        """metrics.k8s.io as metrics-server answers it: get and list only (no watch), computed
+        from the Pods at each request, no resourceVersion, label selectors on the Pods'."""
+        res = route.resource
+        assert res is not None
+        if method != "GET" or route.subresource is not None or _is_true(query.get("watch")):
+            raise ApiError(method_not_allowed())
+        cluster = self.server.cluster
+        now = datetime.now(UTC)
+        if res.kind != "PodMetrics":  # the demo has no Nodes
+            if route.name is not None:
+                raise ApiError(not_found(res, route.name))
+            items: list[dict[str, Any]] = []
+        elif route.name is not None:
+            pod = cluster.store.get("", "Pod", route.namespace or "", route.name)
+            found = pod_metrics(pod, now) if pod is not None else None
+            if found is None:
+                raise ApiError(not_found(res, route.name))
+            self._send_json(200, {"kind": res.kind, "apiVersion": res.api_version, **found})
+            return
+        else:
+            match, _ = self._selectors(res, {"labelSelector": query.get("labelSelector", "")})
+            pods = cluster.store.list("", "Pod", route.namespace)[1]
+            items = [m for p in pods if match(p) and (m := pod_metrics(p, now)) is not None]
+        if not query.get("continue"):
+            cluster.count_list(res)
+        body = {"kind": f"{res.kind}List", "apiVersion": res.api_version, "metadata": {}}
+        self._send_json(200, {**body, "items": items})
 
     def _send_object(self, status: int, res: Resource, obj: dict[str, Any]) -> None:
         self._send_json(status, self.server.cluster._present(res, obj), custom=res.custom)
@@ -1800,6 +1835,18 @@ class DemoCluster:
         no objects yet."""
         self._not_installed -= set(kinds)
         self.discovery = Discovery(not_installed=self._not_installed)
+
+    def serve_older_versions(self, group: str, kind: str, *versions: str) -> None:
+        """Serve ``kind`` at ``versions`` only, as a cluster with an older Flux's CRDs does
+        (HelmRelease at v2beta2 and v2beta1). Its stored objects are listed at those versions,
+        for reading only: the demo has no schema of the older versions to admit writes."""
+        resources = []
+        for resource in self.discovery.resources:
+            if (resource.group, resource.kind) == (group, kind):
+                resources += [dataclasses.replace(resource, version=v) for v in versions]
+            else:
+                resources.append(resource)
+        self.discovery = Discovery(resources=resources)
 
     def compact(self, rv: int | None = None) -> int:
         """Expire watch history up to ``rv`` (default: now); older watches get 410."""

@@ -82,7 +82,7 @@ def get(api: ApiClient, resource: tuple[str, str, str], ns: str, name: str) -> O
 def condition(obj: Obj, type_: str) -> tuple[str, str] | None:
     for c in obj.get("status", {}).get("conditions") or []:
         if c["type"] == type_:
-            return c["status"], c["reason"]
+            return c["status"], c.get("reason", "")  # a Pod's conditions carry none
     return None
 
 

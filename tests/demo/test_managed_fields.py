@@ -74,9 +74,11 @@ def test_rbac_group_is_discovered_like_a_real_server(api_client: ApiClient) -> N
     rbac = groups[names.index(RBAC)]
     assert [(v.group_version, v.version) for v in rbac.versions] == [(f"{RBAC}/v1", "v1")]
     assert rbac.preferred_version.group_version == f"{RBAC}/v1"
-    # Built-in groups come first in the API server's priority order, then the CRD groups.
+    # Built-in groups come first in the API server's priority order, then the CRD groups,
+    # then metrics-server's APIService (groupPriorityMinimum 100, below the CRDs' 1000).
     assert names[:2] == ["apps", RBAC]
-    assert all("." in n and not n.endswith(".k8s.io") for n in names[2:])
+    assert names[-1] == "metrics.k8s.io"
+    assert all("." in n and not n.endswith(".k8s.io") for n in names[2:-1])
 
     group = client.RbacAuthorizationApi(api_client).get_api_group()
     assert (group.name, group.preferred_version.version) == (RBAC, "v1")

@@ -17,7 +17,7 @@ from django.core.management import get_commands
 from django.urls import resolve
 
 from clusters.collect.argo import ARGO_KINDS
-from clusters.collect.core import EVENTS, MONITOR_KINDS, NAMESPACES, WORKLOAD_KINDS
+from clusters.collect.core import EVENTS, MONITOR_KINDS, NAMESPACES, PODS, WORKLOAD_KINDS
 from clusters.collect.flux import FLUX_KINDS
 from clusters.config import load_entries
 from clusters.demo.crds import find_crd, load_crds, unknown_fields, validator
@@ -40,6 +40,7 @@ CORE_PLURALS = {
     ("", "Event"): "events",
     ("apps", "Deployment"): "deployments",
     ("apps", "StatefulSet"): "statefulsets",
+    ("", "Pod"): "pods",
 }
 SECRET_KEYS = {"secret-key", "database-url", "metrics-token", "postgres-password"}
 READ_VERBS = {"get", "list", "watch"}
@@ -98,10 +99,12 @@ def test_the_cluster_role_reads_every_kind_tidewatch_lists():
         for group in rule.get("apiGroups", []):
             for resource in rule.get("resources", []):
                 granted.setdefault((group, resource), set()).update(rule["verbs"])
-    wanted = [*FLUX_KINDS, *ARGO_KINDS, NAMESPACES, *WORKLOAD_KINDS, *MONITOR_KINDS, EVENTS]
+    wanted = [*FLUX_KINDS, *ARGO_KINDS, NAMESPACES, *WORKLOAD_KINDS, *MONITOR_KINDS, EVENTS, PODS]
     for spec in wanted:
         key = (spec.group, plural_of(spec.group, spec.kind))
         assert granted.get(key) == READ_VERBS, f"{spec.key}: {granted.get(key)}"
+    # PodMetrics cannot be watched: get and list only.
+    assert granted.get(("metrics.k8s.io", "pods")) == {"get", "list"}
 
 
 def test_the_cluster_role_never_writes_never_reads_secrets_and_has_no_wildcards():
