@@ -167,6 +167,18 @@ def test_the_json_api_carries_the_finding(client, polled):
     assert (drift["mode"], drift["state"], drift["problem"]) == ("warn", "drifted", True)
     assert drift["reported"]["reason"] == "DriftDetected"
     assert drift["reported"]["message"] == DETECTED
+    assert body["drift"]["state"] == "drifted"  # the same, read with the Events
+    assert body["drift"]["reported"] == drift["reported"]
+
+
+def test_the_json_api_names_a_failed_correction(client, polled, demo):
+    failed = drift_correction_failed(demo)
+    poll_cluster(polled)
+    body = client.get("/api/v1/objects/demo/HelmRelease/bigbang/cert-manager").json()
+    assert (body["drift"]["state"], body["drift"]["problem"]) == ("correction-failed", True)
+    assert body["drift"]["correction"]["reason"] == "DriftCorrectionFailed"
+    assert body["drift"]["correction"]["message"] == failed
+    assert body["details"]["drift"]["state"] == "drifted"  # what the object alone says
 
 
 def drifted_release(index: int) -> dict[str, Any]:
