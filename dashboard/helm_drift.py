@@ -139,7 +139,6 @@ class DriftedRelease:
     cluster: str
     namespace: str
     name: str
-    tone: str
 
 
 @dataclass(frozen=True)
@@ -162,9 +161,9 @@ def drifted_helmreleases(cluster: str | None = None) -> DriftedReleases:
         rows = rows.filter(cluster__name=cluster)
     found = list(
         rows.order_by("cluster__name", "namespace", "name").values_list(
-            "cluster__name", "namespace", "name", "details__drift__tone"
+            "cluster__name", "namespace", "name"
         )[: OVERVIEW_NAMED + 1]
     )
     total = len(found) if len(found) <= OVERVIEW_NAMED else rows.count()
-    named = [DriftedRelease(c, ns, n, str(tone or "warn")) for c, ns, n, tone in found]
+    named = [DriftedRelease(*row) for row in found]
     return DriftedReleases(total, named[:OVERVIEW_NAMED])
