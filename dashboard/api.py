@@ -6,7 +6,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_safe
 
 from clusters.models import KindState
-from dashboard import argocd_server, object_timeline, request_input, selectors
+from dashboard import argocd_server, helm_drift, object_timeline, request_input, selectors
 from dashboard.pagination import paginated
 from dashboard.serializers import (
     cluster_json,
@@ -51,7 +51,11 @@ def object_detail(
     ).first()
     stale = f"{state.reason}: {state.error}" if state else ""
     argocd = argocd_server.server_view(obj, argocd_server.read_detail(obj))
-    return JsonResponse(object_detail_json(obj, stale, argocd))
+    body = object_detail_json(obj, stale, argocd)
+    # A HelmRelease's drift with its Events (one query); details.drift is the object's own word.
+    if (drift := helm_drift.drift_view(obj)) is not None:
+        body["drift"] = drift.finding.as_json()
+    return JsonResponse(body)
 
 
 def _not_stored(kind: str, namespace: str, name: str, cluster: str) -> JsonResponse:

@@ -16,7 +16,8 @@ The number of queries is fixed, whatever the object's size:
    before it (a scalar subquery) that says how the window opens;
 11. for an Argo CD Application only, what argocd-server said of it (``ArgoAppDetail``: per
    resource health, live tree and diffs; dashboard/argocd_server.py), read before query 4
-   so the resources it calls unhealthy come first.
+   so the resources it calls unhealthy come first;
+12. for a HelmRelease with drift detection on, its newest drift Events (dashboard/helm_drift.py).
 
 Lists held in the object's JSON (conditions, Helm history, sync results, ApplicationSet
 statuses) are cut to one page before any row is built, and the stored object is only loaded
@@ -66,6 +67,7 @@ from clusters.status.vocabulary import Status, Sync
 from dashboard import argocd_server, history
 from dashboard.action_outcomes import outcome_badge
 from dashboard.bounds import Window as Rows
+from dashboard.helm_drift import DriftView, drift_view
 from dashboard.object_timeline import Identity, attempts
 from dashboard.selectors import ClusterHealth, cluster_health
 from dashboard.templatetags.tidewatch import STATUS_STYLE, SYNC_STYLE
@@ -257,6 +259,7 @@ class ObjectPage:
     sources: list[SourceRow]
     source_ref: Related | None
     helm: HelmView | None
+    drift: DriftView | None  # a HelmRelease's drift detection (dashboard/helm_drift.py)
     operation: OperationView | None
     app_facts: list[tuple[str, str]]
     progress: list[ProgressRow]
@@ -396,6 +399,7 @@ def object_page(
         sources=source_rows(obj),
         source_ref=related.source_ref(obj),
         helm=helm_view(obj, related, pages),
+        drift=drift_view(obj),
         operation=operation_view(obj, pages),
         app_facts=application_facts(obj, server_reported=bool(argocd and argocd.has_data)),
         progress=progress,
@@ -519,6 +523,8 @@ ABNORMAL_WHEN_TRUE = {
     "RolloutProgressing": BUSY_WHEN_TRUE,
     # A Helm remediation (rollback/uninstall) ran: a release failed before it.
     "Remediated": WARNING_WHEN_TRUE,
+    # helm-controller found the cluster differing from the release (drift detection on).
+    "Drifted": WARNING_WHEN_TRUE,
 }
 
 

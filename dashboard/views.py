@@ -10,7 +10,7 @@ from django.views.decorators.http import require_safe
 from django_htmx.middleware import HtmxDetails
 
 from clusters.attention import FINE_RANK
-from dashboard import changes, health, request_input, selectors
+from dashboard import changes, health, helm_drift, request_input, selectors
 from dashboard.access import bearer_token
 from dashboard.models import ApiToken
 
@@ -52,6 +52,8 @@ def _overview(
         # before the table.
         "worst": rows.filter(attention_rank__lt=FINE_RANK).first() if counts["attention"] else None,
         "counts": counts,
+        # HelmReleases helm-controller reports drifted: a count, whatever page is shown.
+        "drifted": helm_drift.drifted_helmreleases(cluster),
         "page": page,
         "first": start + 1,
         "last": min(start + OVERVIEW_PAGE_SIZE, counts["total"]),

@@ -14,6 +14,9 @@ Shapes (conditions, inventories, history, operationState, resources) follow the 
   9.2.4-bb.1 still running (Ready=False RollbackSucceeded, Remediated=True).
 - Kustomization ``flux-system/cert-manager-issuers``: Progressing (health checks running).
 - Kustomization ``flux-system/platform-certificates``: Ready=False DependencyNotReady on it.
+- HelmRelease ``bigbang/istiod``: drift detection in ``warn`` mode (the other packages keep Big
+  Bang's ``enabled``) and two objects of the release edited by hand: helm-controller reports
+  ``Drifted=True`` (DriftDetected) and a Warning Event every interval, and corrects nothing.
 - Application ``argocd/data-platform``: OutOfSync (manual sync policy, two resources drifted).
 - Application ``argocd/ai-services``: Progressing (rollout in flight), multi-source, health
   persisted per resource (the pre-3.0 layout).
@@ -1438,7 +1441,7 @@ def _package_objects(clock: Clock, pkg: _Package, bb_created: str) -> list[Obj]:
                 {"paths": [""], "target": {"kind": "Job"}},
                 {"paths": [""], "target": {"kind": "StatefulSet"}},
             ],
-            "mode": "enabled",
+            "mode": "warn" if pkg.name == ISTIOD_DRIFT[0] else "enabled",
         },
         "install": {"remediation": {"retries": -1}},
         "interval": "2m",
@@ -1472,6 +1475,7 @@ def _package_objects(clock: Clock, pkg: _Package, bb_created: str) -> list[Obj]:
             "conditions": [
                 cond("Ready", "True", "UpgradeSucceeded", message, at, generation),
                 cond("Released", "True", "UpgradeSucceeded", message, at, generation),
+                _drifted_condition(clock, pkg, generation),
             ],
             "helmChart": f"bigbang/bigbang-{pkg.name}",
             "history": [
@@ -1529,6 +1533,35 @@ def _package_objects(clock: Clock, pkg: _Package, bb_created: str) -> list[Obj]:
         }
     )
     return out
+
+
+# The package whose drift detection is in warn mode and has drifted, and what was edited by
+# hand (lines as helm-controller's diff summary writes them: internal/diff/summarize.go).
+ISTIOD_DRIFT = (
+    "istiod",
+    (
+        "ConfigMap/istio-system/istio changed (0 additions, 1 changes, 0 removals)",
+        "HorizontalPodAutoscaler/istio-system/istiod changed (0 additions, 2 changes, 0 removals)",
+    ),
+)
+DRIFT_MINUTES = 38  # since the edit: helm-controller reports again every interval (2m)
+
+
+def drift_message(pkg: _Package) -> str:
+    """helm-controller's DriftDetected message (internal/reconcile/atomic_release.go)."""
+    return (
+        f"Cluster state of release {pkg.target}/{pkg.name}.v{pkg.revision} has drifted from "
+        "the desired state:\n" + "\n".join(ISTIOD_DRIFT[1])
+    )
+
+
+def _drifted_condition(clock: Clock, pkg: _Package, generation: int) -> Obj:
+    """helm-controller >= v1.6.0 with drift detection on: Drifted, True only for istiod."""
+    if pkg.name == ISTIOD_DRIFT[0]:
+        at = clock.ago(minutes=DRIFT_MINUTES)
+        return cond("Drifted", "True", "DriftDetected", drift_message(pkg), at, generation)
+    message = "No drift detected against the cluster state"
+    return cond("Drifted", "False", "NoDriftDetected", message, clock.ago(minutes=2), generation)
 
 
 def _previous_version(version: str) -> str:
@@ -2544,6 +2577,8 @@ def _events(clock: Clock, objects: list[Obj]) -> list[Obj]:
         raise LookupError(f"{kind} {ns}/{name}")
 
     gitlab = find("HelmRelease", "bigbang", "gitlab")
+    istiod = find("HelmRelease", "bigbang", ISTIOD_DRIFT[0])
+    drifted = next(c for c in istiod["status"]["conditions"] if c["type"] == "Drifted")
     failed = next(c for c in gitlab["status"]["conditions"] if c["type"] == "Released")["message"]
     rollback = next(c for c in gitlab["status"]["conditions"] if c["type"] == "Remediated")[
         "message"
@@ -2552,6 +2587,18 @@ def _events(clock: Clock, objects: list[Obj]) -> list[Obj]:
     fleet = find("GitRepository", "flux-system", "flux-system")
     fleet_rev = fleet["status"]["artifact"]["revision"]
     return [
+        # Eventf without annotations, once per interval while the drift lasts (aggregated).
+        event(
+            clock,
+            istiod,
+            reason="DriftDetected",
+            message=drifted["message"],
+            type_="Warning",
+            component="helm-controller",
+            count=DRIFT_MINUTES // 2,
+            first=clock.ago(minutes=DRIFT_MINUTES),
+            last=clock.ago(minutes=1),
+        ),
         event(
             clock,
             gitlab,

@@ -37,6 +37,12 @@ differs from ``lastAttemptedRevision``, or ``lastAttemptedConfigDigest`` differs
 snapshot's; Synced when Ready=True (helm-controller only says so when the release is the desired
 one), when Released=True is as new as the other conditions, or when applied == attempted.
 
+HelmRelease drift (clusters/status/drift.py): with ``spec.driftDetection.mode`` warn or enabled
+and ``Drifted=True``, helm-controller says the cluster differs from the release while Ready stays
+True. That is OutOfSync (as Argo CD calls a live state that differs from the target); a release
+that is otherwise Healthy then takes the drift's reason and message, the fact a human needs.
+The finding is kept in ``details["drift"]``.
+
 Revision strings are kept exactly as written: Flux 2.0 changed ``main/<sha>`` to
 ``main@sha1:<sha>`` and clusters upgraded in place show both.
 """
@@ -57,6 +63,7 @@ from clusters.status.conditions import (
     jsonable,
     read_conditions,
 )
+from clusters.status.drift import DRIFTED_CONDITION, DriftFinding, drift_finding
 from clusters.status.inventory import read_inventory
 from clusters.status.record import Condition, DependencyRef, ObjectRecord, ResourceRef
 from clusters.status.vocabulary import Status, Sync
@@ -141,6 +148,11 @@ def read_flux(obj: Node, base: ObjectRecord) -> ObjectRecord:
     managed = _managed(kind, status)
     sync, applied, attempted = _sync_and_revisions(kind, status, conditions)
     verdict = flux_verdict(obj, kind, conditions)
+    details = _details(obj, kind)
+    if kind == "HelmRelease":
+        drift = helmrelease_drift(obj, conditions)
+        details["drift"] = drift.as_json()
+        sync, verdict = _with_drift(drift, sync, verdict)
     return dataclasses.replace(
         base,
         status=verdict.status,
@@ -160,8 +172,25 @@ def read_flux(obj: Node, base: ObjectRecord) -> ObjectRecord:
         managed=managed,
         dependencies=flux_dependencies(obj, kind, namespace),
         conditions=conditions,
-        details=_details(obj, kind),
+        details=details,
     )
+
+
+def helmrelease_drift(obj: Node, conditions: list[Condition]) -> DriftFinding:
+    """What the object itself says about drift (the condition); Events are added at read
+    time (dashboard/helm_drift.py), as they arrive apart from the object."""
+    mode = obj.get("spec", "driftDetection", "mode").text()
+    return drift_finding(mode, find_condition(conditions, DRIFTED_CONDITION))
+
+
+def _with_drift(drift: DriftFinding, sync: Sync, verdict: Verdict) -> tuple[Sync, Verdict]:
+    if not drift.problem or drift.reported is None:
+        return sync, verdict
+    if verdict.status == Status.HEALTHY:
+        reported = drift.reported
+        at = reported.at.isoformat() if reported.at else verdict.transition_time
+        verdict = Verdict(Status.HEALTHY, reported.reason, reported.message, at)
+    return Sync.OUT_OF_SYNC, verdict
 
 
 # -- status -------------------------------------------------------------------------------------

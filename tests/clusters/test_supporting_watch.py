@@ -303,8 +303,8 @@ def test_storing_events_again_rewrites_only_the_events_that_changed(demo, demo_c
 def test_watched_events_past_the_cap_turn_the_event_kind_stale_and_keep_what_is_stored(
     demo, demo_cluster, watching, settings
 ):
-    # The demo holds 8 Events, all about kinds with objects: the cap lets exactly those in.
-    settings.TIDEWATCH_MAX_EVENTS = len(demo.list("", "events"))
+    # The demo's Events are all about kinds with objects: the cap lets exactly those in.
+    settings.TIDEWATCH_MAX_EVENTS = cap = len(demo.list("", "events"))
     run = watching()
     run.wait_for(supporting_stored(demo_cluster), "the first supporting snapshot")
     assert KindState.objects.get(kind="Event").state == KindState.OK
@@ -314,6 +314,6 @@ def test_watched_events_past_the_cap_turn_the_event_kind_stale_and_keep_what_is_
         lambda: KindState.objects.get(kind="Event").state == KindState.ERROR, "the cap reached"
     )
     state = KindState.objects.get(kind="Event")
-    assert state.reason == "TooManyObjects" and "TIDEWATCH_MAX_EVENTS=8" in state.error
+    assert state.reason == "TooManyObjects" and f"TIDEWATCH_MAX_EVENTS={cap}" in state.error
     assert set(Event.objects.values_list("uid", flat=True)) == stored_before
     run.finish()
