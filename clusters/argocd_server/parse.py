@@ -233,10 +233,11 @@ def _walk(live: Any, target: Any, path: str) -> Iterator[tuple[str, Any, Any]]:
         yield path, live, target
 
 
-def _shown(value: Any) -> str | None:
+def _shown(value: Any, quoted: bool = False) -> str | None:
     if value is _ABSENT:
         return None
-    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    plain = isinstance(value, str) and not quoted
+    text = value if plain else json.dumps(value, sort_keys=True)
     return _text(text, MAX_VALUE)
 
 
@@ -250,13 +251,15 @@ def field_diff(live: Any, target: Any, *, max_fields: int) -> tuple[list[dict[st
         if len(changes) >= max_fields:
             return changes, True
         change = "added" if old is _ABSENT else "removed" if new is _ABSENT else "changed"
+        # "1" and 1 would read alike: values of two types are both shown as JSON.
+        quoted = change == "changed" and type(old) is not type(new)
         changes.append(
             {
                 "path": path or "(whole object)",
                 "change": change,
-                "live": _shown(old),
-                "target": _shown(new),
-            }  # fmt: skip
+                "live": _shown(old, quoted),
+                "target": _shown(new, quoted),
+            }
         )
     return changes, False
 

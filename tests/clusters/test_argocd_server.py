@@ -252,3 +252,35 @@ def test_a_deleted_application_takes_its_detail(argo_cluster: Cluster, demo: Dem
     poll_cluster(argo_cluster)
     assert not ArgoAppDetail.objects.filter(obj__name="sandbox-experiments").exists()
     assert ArgoAppDetail.objects.count() == len(DEMO_APPS) - 1
+
+
+@pytest.mark.parametrize(
+    ("ca", "reason"), [("ca_cert", ""), ("other_ca_cert", "TLSError"), (None, "TLSError")]
+)
+def test_https_is_verified_against_the_ca_file(tmp_path: Path, settings, ca, reason) -> None:
+    from clusters.demo.kubeconfig import write_kubeconfig
+    from clusters.demo.server import TlsConfig
+    from clusters.demo.tls import make_test_pki
+    from tests.conftest import TOKEN
+
+    pki = make_test_pki(tmp_path / "pki")
+    server = DemoCluster(token=TOKEN)
+    server.start(tls=TlsConfig(cert=pki.server_cert, key=pki.server_key, client_ca=pki.ca_cert))
+    try:
+        kubeconfig = write_kubeconfig(tmp_path / "kc.yaml", server.url, TOKEN, ca_cert=pki.ca_cert)
+        path = tmp_path / "clusters.yaml"
+        path.write_text(
+            yaml.safe_dump({"clusters": [{"name": "demo", "kubeconfig": str(kubeconfig)}]})
+        )
+        settings.TIDEWATCH_CLUSTERS = str(path)
+        extra = {"caFile": str(getattr(pki, ca))} if ca else {}
+        cluster = configure(path, tmp_path, f"{server.url}{PREFIX}", **extra)
+        poll_cluster(cluster)
+        outcome = refresh_argo_details(cluster)
+    finally:
+        server.stop()
+    assert outcome.reason == reason
+    if reason:
+        assert "certificate is not trusted" in detail("portfolio").error
+    else:
+        assert outcome.read == len(DEMO_APPS)
