@@ -10,6 +10,7 @@ does not keep even that.
 from __future__ import annotations
 
 import json
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -113,15 +114,15 @@ def parse_tree(answer: Any, managed: set[Key], *, max_nodes: int) -> Tree:
         if raw.get("version"):
             tree.versions[key] = _text(raw.get("version"), 50)
         refs = _dicts(raw.get("parentRefs"))
-        if key in managed or not refs:
+        if key in managed:
             roots.append(raw)
         for ref in refs:
             if ref.get("uid") and not is_secret(ref.get("group"), ref.get("kind")):
                 children.setdefault(str(ref["uid"]), []).append(raw)
     seen: set[str] = set()
-    queue = [(raw, []) for raw in roots if _key(raw) in managed]
+    queue: deque[tuple[dict[str, Any], list[str]]] = deque((raw, []) for raw in roots)
     while queue:
-        raw, parents = queue.pop(0)
+        raw, parents = queue.popleft()
         uid = str(raw.get("uid") or "")
         if uid and uid in seen:
             continue
