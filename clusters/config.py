@@ -9,6 +9,9 @@ not stop the others.
         kubeconfig: ~/.kube/config      # default; relative paths are relative to this file
         context: arn:aws:eks:...:cluster/prod
         poll_interval: 30               # seconds, default TIDEWATCH_POLL_INTERVAL
+        argocd:                         # optional: argocd-server (docs/argocd-server.md)
+          url: https://argocd.example.mil
+          tokenFile: /var/run/secrets/argocd/token   # or tokenEnv: ARGOCD_TOKEN
       - name: self
         in_cluster: true
 """
@@ -22,10 +25,19 @@ from typing import Any
 
 import yaml
 
+from clusters.argocd_server.settings import ArgoConfigError, ArgoServer, parse_argocd
 from clusters.kube import ClusterSpec, kubeconfig_problem
 
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9_]*[a-z0-9])?$")
-KNOWN_KEYS = {"name", "kubeconfig", "context", "in_cluster", "poll_interval", "ownership"}
+KNOWN_KEYS = {
+    "name",
+    "kubeconfig",
+    "context",
+    "in_cluster",
+    "poll_interval",
+    "ownership",
+    "argocd",
+}
 MIN_POLL_INTERVAL = 5
 
 
@@ -39,6 +51,7 @@ class ClusterEntry:
     poll_interval: int
     error: str = ""  # non-empty: this entry is broken, say why
     ownership: str = ""  # path of the ownership boundaries file (issue: ownership)
+    argocd: ArgoServer | None = None  # argocd-server to read Applications' details from
 
 
 def column_limit(field: str) -> int:
@@ -188,13 +201,19 @@ def _entry(
         # A missing file may appear before the next poll (which says so); a directory will not.
         if problem and "does not exist" not in problem:
             return _broken(name, problem)
+    argocd = None
+    if raw.get("argocd") is not None:
+        try:
+            argocd = parse_argocd(raw["argocd"], base)
+        except ArgoConfigError as exc:
+            return _broken(name, str(exc))
     spec = ClusterSpec(
         name=name,
         kubeconfig="" if in_cluster else kubeconfig,
         context=context,
         in_cluster=in_cluster,
     )
-    return ClusterEntry(spec, interval, "", ownership)
+    return ClusterEntry(spec, interval, "", ownership, argocd)
 
 
 def _broken(name: str, error: str) -> ClusterEntry:

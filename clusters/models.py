@@ -51,6 +51,9 @@ class Cluster(models.Model):
     metrics_state = models.CharField(max_length=20, blank=True)
     metrics_reason = models.TextField(blank=True)
     deprecated_apis = models.JSONField(default=list, blank=True)
+    # Issue 13: the clusters.yaml ``argocd:`` block as parsed (url, tokenFile or tokenEnv,
+    # caFile, timeoutSeconds): where the token is, never the token. {} = no argocd-server.
+    argocd = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["name"]

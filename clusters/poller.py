@@ -7,6 +7,7 @@ import threading
 
 from django.db import close_old_connections, connections
 
+from clusters.argocd_server.refresh import refresh_quietly
 from clusters.poll import due_clusters, poll_cluster
 from clusters.registry import sync_clusters_or_go_on
 
@@ -28,6 +29,9 @@ def run_poller(
                     poll_cluster(cluster)
                 except Exception:  # the loop must survive anything one poll does
                     log.exception("poll of %s failed unexpectedly", cluster.name)
+                    continue
+                # After the store step: the Applications' new resourceVersions are in.
+                refresh_quietly(cluster)
             close_old_connections()
             stop.wait(tick)
     finally:

@@ -79,6 +79,8 @@ def _upsert(entry: ClusterEntry) -> tuple[Cluster, bool]:
         "enabled": True,
     }
     defaults["boundaries_file"] = entry.ownership
+    # Where argocd-server and its token are, never the token (clusters/argocd_server/settings.py).
+    defaults["argocd"] = entry.argocd.as_dict() if entry.argocd is not None else {}
     defaults["boundaries_file_error"] = ""
     if entry.ownership:
         # The file wins over admin edits: what is in git is what is declared. A broken file does

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import OperationalError
 
 from clusters import dispatch
+from clusters.argocd_server.refresh import refresh_argo_details
 from clusters.lease import Lease, held
 from clusters.locks import cluster_lock
 from clusters.models import Cluster
@@ -57,6 +58,10 @@ def schedule_polls() -> list[str]:
     except ConfigFileError as exc:
         log.error("%s; polling the clusters already known", exc)
     names = []
+    if settings.TIDEWATCH_SYNC_MODE != "poll":
+        # Watched clusters have no poll to follow: their argocd-server step runs once per
+        # poll_interval (a poll queues its own right after it stored).
+        queue_argocd_refreshes(_redis())
     if settings.TIDEWATCH_SYNC_MODE == "poll":
         for cluster in due_clusters():
             poll_cluster_task.delay(cluster.name)
@@ -177,7 +182,44 @@ def poll_cluster_task(self, cluster_name: str) -> str:  # noqa: ANN001 - celery'
         if cluster is None:
             return "gone"
         run = poll_cluster(cluster)
+    if cluster.argocd:
+        # Its own task: argocd-server's answers never hold up the next Kubernetes poll.
+        refresh_argocd_task.delay(cluster_name)
     reason = run.error.split(":", 1)[0] if run.error else ""
     if reason in TRANSIENT and self.request.retries < self.max_retries:
         raise self.retry(countdown=min(5 * 2**self.request.retries, cluster.poll_interval))
     return "ok" if run.ok else (reason or "partial")
+
+
+ARGOCD_QUEUED = "tidewatch:argocd:queued:{}"
+
+
+def queue_argocd_refreshes(client: redis.Redis) -> list[str]:
+    """One refresh_argocd_task per cluster with an argocd-server, at most once per its
+    poll_interval (a Redis key that expires marks it queued)."""
+    names = []
+    for cluster in Cluster.objects.filter(enabled=True).order_by("name"):
+        if not cluster.argocd:
+            continue
+        key = ARGOCD_QUEUED.format(cluster.name)
+        if client.set(key, "1", nx=True, ex=max(1, cluster.poll_interval)):
+            refresh_argocd_task.delay(cluster.name)
+            names.append(cluster.name)
+    return names
+
+
+@shared_task(name="clusters.tasks.refresh_argocd", ignore_result=True)
+def refresh_argocd_task(cluster_name: str) -> str:
+    """Read argocd-server for one cluster's changed Applications (clusters/argocd_server)."""
+    client = _redis()
+    lock_seconds = settings.TIDEWATCH_ARGOCD_RUN_SECONDS + 60
+    with cluster_lock(client, f"argocd:{cluster_name}", timeout=lock_seconds) as mine:
+        if not mine:
+            return "locked"
+        cluster = Cluster.objects.filter(name=cluster_name, enabled=True).first()
+        if cluster is None:
+            return "gone"
+        outcome = refresh_argo_details(cluster)
+    if not outcome.configured:
+        return "not configured"
+    return outcome.reason or f"{outcome.read} read, {outcome.failed} failed, {outcome.left} left"

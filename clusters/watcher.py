@@ -2,7 +2,9 @@
 
 One thread per enabled cluster runs watch_cluster for as long as the process lives. A cluster
 whose watch is not possible (Cluster.sync_mode "poll") is polled every poll_interval instead,
-and watch is tried again after TIDEWATCH_RESYNC_SECONDS (RBAC may have changed). With
+and watch is tried again after TIDEWATCH_RESYNC_SECONDS (RBAC may have changed). A second thread
+per cluster reads argocd-server every poll_interval (clusters/argocd_server), apart from the
+watch so a slow argocd-server never holds up the Kubernetes objects. With
 TIDEWATCH_SYNC_MODE=poll the process runs clusters.poller.run_poller instead.
 """
 
@@ -15,7 +17,8 @@ import time
 from django.conf import settings
 from django.db import close_old_connections, connections
 
-from clusters.models import Cluster
+from clusters.argocd_server.refresh import refresh_quietly
+from clusters.models import Cluster, GitOpsObject
 from clusters.poll import poll_cluster
 from clusters.poller import run_poller
 from clusters.registry import sync_clusters_or_go_on
@@ -70,6 +73,12 @@ def run_watchers(
 def _keep_current(name: str, stop: threading.Event) -> None:
     """Watch one cluster until ``stop``; poll it while watch is not possible; never die."""
     poll_until = 0.0  # poll (not watch) until this monotonic time
+    # argocd-server is read beside the watch, never in its way; it ends with this thread.
+    done = threading.Event()
+    argocd = threading.Thread(
+        target=_keep_argocd_current, args=(name, done), name=f"argocd-{name}", daemon=True
+    )
+    argocd.start()
     try:
         while not stop.is_set():
             cluster = Cluster.objects.filter(name=name, enabled=True).first()
@@ -90,5 +99,24 @@ def _keep_current(name: str, stop: threading.Event) -> None:
             elif outcome.ended == FAILED:
                 stop.wait(cluster.poll_interval)  # unreachable: ask again in a while
             close_old_connections()
+    finally:
+        done.set()
+        argocd.join(timeout=30)
+        connections.close_all()
+
+
+def _keep_argocd_current(name: str, done: threading.Event) -> None:
+    """Read argocd-server for the cluster's changed Applications every poll_interval until
+    ``done`` (no request at all when its clusters.yaml entry has no ``argocd:`` block)."""
+    try:
+        while not done.is_set():
+            cluster = Cluster.objects.filter(name=name, enabled=True).first()
+            if cluster is None:
+                return
+            refresh_quietly(cluster)
+            # Before the watch's first list there is nothing to read: look again soon.
+            listed = GitOpsObject.objects.filter(cluster=cluster).exists()
+            close_old_connections()
+            done.wait(cluster.poll_interval if listed else 1.0)
     finally:
         connections.close_all()

@@ -257,6 +257,18 @@ TIDEWATCH_MAX_LIST_PAGES = env_int("TIDEWATCH_MAX_LIST_PAGES", 1000, minimum=1)
 TIDEWATCH_MAX_OBJECTS_PER_KIND = env_int("TIDEWATCH_MAX_OBJECTS_PER_KIND", 100_000, minimum=1)
 TIDEWATCH_MAX_EVENTS = env_int("TIDEWATCH_MAX_EVENTS", 20_000, minimum=1)
 TIDEWATCH_EXEC_TIMEOUT = env_int("TIDEWATCH_EXEC_TIMEOUT", 30, minimum=1)
+# argocd-server reads (docs/argocd-server.md): Applications read per run (those changed first,
+# the rest next run), seconds per request (a cluster's timeoutSeconds wins), the largest answer
+# parsed, the live nodes and the changed fields kept per Application / resource, and how long
+# one run may take before the rest waits for the next.
+TIDEWATCH_ARGOCD_MAX_APPS_PER_RUN = env_int("TIDEWATCH_ARGOCD_MAX_APPS_PER_RUN", 50, minimum=1)
+TIDEWATCH_ARGOCD_TIMEOUT = env_int("TIDEWATCH_ARGOCD_TIMEOUT", 10, minimum=1)
+TIDEWATCH_ARGOCD_MAX_RESPONSE_BYTES = env_int(
+    "TIDEWATCH_ARGOCD_MAX_RESPONSE_BYTES", 16 * 1024 * 1024, minimum=1024
+)
+TIDEWATCH_ARGOCD_MAX_TREE_NODES = env_int("TIDEWATCH_ARGOCD_MAX_TREE_NODES", 1000, minimum=1)
+TIDEWATCH_ARGOCD_MAX_DIFF_FIELDS = env_int("TIDEWATCH_ARGOCD_MAX_DIFF_FIELDS", 100, minimum=1)
+TIDEWATCH_ARGOCD_RUN_SECONDS = env_int("TIDEWATCH_ARGOCD_RUN_SECONDS", 120, minimum=1)
 # Live updates (README "Live updates"): how often an open page asks whether what it shows
 # changed, in milliseconds. An unchanged answer is a 204 from one primary-key read. The older
 # TIDEWATCH_REFRESH_SECONDS, when set, still sets the interval.

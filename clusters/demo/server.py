@@ -18,6 +18,9 @@ Retry-After, delays, truncated bodies) or misbehave as a hostile server would (a
 that never runs out, a list of new objects for ever, a body dripped a byte at a time, a gzip
 body nobody asked for) for reliability tests.
 
+Under ``/argocd-server`` it is also the demo's argocd-server (``clusters.demo.argocd``): the
+resource-tree and managed-resources endpoints, with their own Bearer token (``argocd_token``).
+
 ``DemoCluster.start(tls=TlsConfig(...))`` serves HTTPS instead, optionally authenticating client
 certificates the way the API server's x509 authenticator does (``clusters.demo.tls`` makes a PKI).
 """
@@ -51,6 +54,7 @@ from urllib.parse import parse_qsl, urlsplit
 import orjson
 import yaml
 
+from clusters.demo import argocd as argocd_server
 from clusters.demo.crds import find_crd, prune, validator
 from clusters.demo.discovery import KUBERNETES_VERSION, Discovery, Resource
 from clusters.demo.fields import is_gitops, record_write
@@ -888,6 +892,9 @@ class _Handler(BaseHTTPRequestHandler):
         if method != "GET":
             cluster.record_write(self._written(method, parts.path, query, body))
         try:
+            if argocd_server.is_argocd_path(parts.path):
+                self._argocd(method, parts.path, query)
+                return
             # Authentication comes first, so even a path that does not exist answers 401.
             authorized = (
                 self.headers.get("Authorization") == f"Bearer {cluster.token}"
@@ -913,6 +920,29 @@ class _Handler(BaseHTTPRequestHandler):
 
                 traceback.print_exc()
             self._send_json(500, internal_error(f"demo cluster: {type(exc).__name__}: {exc}"))
+
+    def _argocd(self, method: str, path: str, query: dict[str, str]) -> None:
+        """The demo's argocd-server (clusters/demo/argocd.py): its own token, its own errors;
+        faults apply to it as to the Kubernetes API (match on ``/argocd-server/...``)."""
+        cluster = self.server.cluster
+        cluster.count_argocd(self.path)
+        if self.headers.get("Authorization") != f"Bearer {cluster.argocd_token}":
+            message = (
+                "no session information"
+                if not self.headers.get("Authorization")
+                else "invalid session: token signature is invalid"
+            )
+            body = argocd_server.error_body(argocd_server.UNAUTHENTICATED, message)
+            self._send_json(401, body)
+            return
+        fault = cluster._take_fault(self.path)
+        if fault is not None:
+            self._apply_fault(fault, Route("argocd"), path, query)
+        if method != "GET":
+            self._send_json(405, argocd_server.error_body(12, "method not allowed"))
+            return
+        status, body = argocd_server.answer(path, query, cluster.store_get)
+        self._send_json(status, body)
 
     def _authorize_impersonated(self, route: Route, path: str) -> None:
         """Requests with ``Impersonate-User`` act as that user (clusters/demo/rbac.py); one
@@ -1626,6 +1656,7 @@ class DemoCluster:
         objects: Iterable[dict[str, Any]] | None = None,
         token: str = "demo-token",
         *,
+        argocd_token: str = "demo-argocd-token",
         kinds_not_installed: Iterable[str] = (),
         history: int = DEFAULT_HISTORY,
         watch_timeout: int = DEFAULT_WATCH_TIMEOUT,
@@ -1634,6 +1665,9 @@ class DemoCluster:
         log_requests: bool | None = None,
     ) -> None:
         self.token = token
+        self.argocd_token = argocd_token  # the demo argocd-server's (clusters/demo/argocd.py)
+        # Requests to the demo argocd-server, path and query, oldest first (tests count them).
+        self.argocd_requests: list[str] = []
         self._not_installed = set(kinds_not_installed)
         self.discovery = Discovery(not_installed=self._not_installed)
         self.store = Store(history=history)
@@ -1672,6 +1706,15 @@ class DemoCluster:
         only those whose path contains ``path_contains``."""
         with self._faults_lock:
             return [w for w in self._writes if path_contains in w.path]
+
+    def count_argocd(self, target: str) -> None:
+        with self._faults_lock:
+            self.argocd_requests.append(target)
+
+    def store_get(self, group: str, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        """A stored object by group and kind (none for kinds the demo does not serve)."""
+        obj = self.store.get(group, kind, namespace or "", name)
+        return None if obj is None else deep_copy(obj)
 
     def count_list(self, resource: Resource) -> None:
         key = f"{resource.group}/{resource.plural}"

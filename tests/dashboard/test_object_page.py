@@ -70,7 +70,8 @@ def test_an_out_of_sync_application_shows_its_operation_and_resources(client, po
     assert 'data-sync-result="ConfigMap/pipeline-config"' in html
     assert "https://code.example.mil/apps/data-platform.git" in html and "k8s/production" in html
     rows = re.findall(r'<tr data-resource="[^"]+" data-health="([^"]+)"', html)
-    assert len(rows) == 7 and set(rows) == {"not-reported"}
+    # Seven resources and Secret pipeline-credentials (named in status.resources, as Argo CD does).
+    assert len(rows) == 8 and set(rows) == {"not-reported"}
     assert html.count("&nbsp;OutOfSync</span>") >= 3  # header + two resources
     assert "resourceHealthSource: appTree" in html
 
@@ -383,8 +384,8 @@ def test_query_count_does_not_grow_with_the_object(
     html = response.content.decode()
     assert response.status_code == 200
     if kind == "Application":
-        assert 'data-rows="resources_page" data-total="307"' in html  # 307 resources
-        assert "Showing 1–200 of 307 resources" in html
+        assert 'data-rows="resources_page" data-total="308"' in html  # 308 resources
+        assert "Showing 1–200 of 308 resources" in html
         assert len(chain(html, "downstream").split("<li")) - 1 == 40
     else:
         assert len(chain(html, "downstream").split("<li")) - 1 >= 40

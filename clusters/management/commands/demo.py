@@ -8,6 +8,7 @@ Ctrl-C or SIGTERM stops all three.
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from pathlib import Path
@@ -21,6 +22,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.core.servers.basehttp import run
 from django.core.wsgi import get_wsgi_application
 
+from clusters.demo.argocd import PREFIX as ARGOCD_PREFIX
 from clusters.demo.controllers import DEFAULT_TICK_SECONDS, Controllers
 from clusters.demo.kubeconfig import write_kubeconfig
 from clusters.demo.scale import BOUNDARIES as SCALE_BOUNDARIES
@@ -31,6 +33,7 @@ from clusters.watcher import run_sync
 from dashboard.demo_users import DEMO_PASSWORD, ensure_demo_users
 
 DEMO_TOKEN = "demo-token"
+DEMO_ARGOCD_TOKEN = "demo-argocd-token"
 
 
 class Command(BaseCommand):
@@ -75,9 +78,16 @@ class Command(BaseCommand):
 
         scale = int(options["scale"])
         objects = build_scaled_platform(scale) if scale > 0 else None
-        cluster = DemoCluster(objects=objects, token=DEMO_TOKEN)
+        cluster = DemoCluster(objects=objects, token=DEMO_TOKEN, argocd_token=DEMO_ARGOCD_TOKEN)
         url = cluster.start(port=int(options["cluster_port"]))
         kubeconfig = write_kubeconfig(var / "demo-kubeconfig.yaml", url, DEMO_TOKEN)
+        # The demo argocd-server (clusters/demo/argocd.py) reads its token from a file, as a
+        # real install reads the read-only account's token (docs/argocd-server.md).
+        argocd_token = var / "demo-argocd-token"
+        with os.fdopen(
+            os.open(argocd_token, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w"
+        ) as f:
+            f.write(DEMO_ARGOCD_TOKEN + "\n")
         clusters_file = var / "demo-clusters.yaml"
         # The generated tenants (platform-*, team-*) are declared, or all would be TW006.
         boundaries = var / "demo-scale-boundaries.yaml"
@@ -91,6 +101,10 @@ class Command(BaseCommand):
                             "kubeconfig": str(kubeconfig),
                             "context": "demo",
                             "poll_interval": int(options["poll_interval"]),
+                            "argocd": {
+                                "url": f"{url}{ARGOCD_PREFIX}",
+                                "tokenFile": str(argocd_token),
+                            },
                             **({"ownership": str(boundaries)} if scale > 0 else {}),
                         }
                     ]
@@ -126,6 +140,7 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, terminate)
         host, port = str(options["host"]), int(options["port"])
         self.stdout.write(f"demo cluster API on {url} (kubeconfig {kubeconfig})")
+        self.stdout.write(f"demo argocd-server on {url}{ARGOCD_PREFIX} (token {argocd_token})")
         if timeline is not None:
             self.stdout.write(f"demo timeline: one step every {timeline.step_seconds:g}s")
         self.stdout.write(f"Tidewatch on http://{host}:{port}/  — Ctrl-C to stop", ending="\n")
