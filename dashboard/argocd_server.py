@@ -19,8 +19,8 @@ from clusters.models import ArgoAppDetail, GitOpsObject
 from clusters.status.vocabulary import Status
 from dashboard.templatetags.tidewatch import STATUS_STYLE
 
-NOT_CONFIGURED = "not-configured"  # no row: no server for this cluster, or not read yet
-PENDING = "pending"  # a row, but neither a good read nor a failure recorded yet
+NOT_CONFIGURED = "not-configured"  # the cluster's clusters.yaml entry names no argocd-server
+PENDING = "pending"  # a server is configured, but neither a good read nor a failure yet
 ERROR = "error"  # the last read failed: the last good data (if any) is shown, stale
 OK = "ok"
 
@@ -162,6 +162,10 @@ def server_view(obj: GitOpsObject, row: ArgoAppDetail | None) -> ServerView | No
     if obj.tool != "argocd" or obj.kind != "Application":
         return None
     if row is None:
+        # The cluster's entry names a server (clusters.yaml ``argocd:``) or it does not: the
+        # page can say which, since the worker writes a row only after it read or failed.
+        if obj.cluster.argocd:
+            return ServerView(PENDING, NOT_READ_YET, None, None, 0, {})
         return ServerView(NOT_CONFIGURED, not_configured_reason(), None, None, 0, {})
     items = (
         [r for r in row.resources if isinstance(r, dict)] if isinstance(row.resources, list) else []
@@ -182,17 +186,17 @@ def server_view(obj: GitOpsObject, row: ArgoAppDetail | None) -> ServerView | No
     if row.error:
         state, reason = ERROR, row.error
     elif row.fetched_at is None:
-        state, reason = PENDING, "argocd-server has not been read for this Application yet"
+        state, reason = PENDING, NOT_READ_YET
     else:
         state, reason = OK, ""
     return ServerView(state, reason, row.fetched_at, row.attempted_at, dropped, resources)
 
 
+NOT_READ_YET = "argocd-server has not been read for this Application yet"
+
+
 def not_configured_reason() -> str:
-    return (
-        "no Argo CD server is configured for this cluster, or it has not been read for this "
-        f"Application yet ({DOCS})"
-    )
+    return f"no Argo CD server is configured for this cluster ({DOCS})"
 
 
 def resource_detail(item: dict[str, Any]) -> ResourceDetail:

@@ -12,7 +12,13 @@ from dashboard import argocd_server
 from tests.builders import argo_node, argo_resource
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
-APP = SimpleNamespace(tool="argocd", kind="Application")
+APP = SimpleNamespace(tool="argocd", kind="Application", cluster=SimpleNamespace(argocd={}))
+# A cluster whose clusters.yaml entry names an argocd-server (the parsed block, never a token).
+SERVED = SimpleNamespace(
+    tool="argocd",
+    kind="Application",
+    cluster=SimpleNamespace(argocd={"url": "https://argocd.example", "tokenFile": "/t"}),
+)
 DEPLOY = ("apps", "Deployment", "ns", "web")
 
 
@@ -40,6 +46,7 @@ def names(detail: argocd_server.ResourceDetail) -> list[tuple[str, int]]:
         (SimpleNamespace(tool="flux", kind="HelmRelease"), None, None),
         (SimpleNamespace(tool="argocd", kind="ApplicationSet"), None, None),
         (APP, None, "not-configured"),
+        (SERVED, None, "pending"),
         (APP, row(fetched_at=None), "pending"),
         (APP, row(fetched_at=None, error="401 Unauthorized"), "error"),
         (APP, row(error="503"), "error"),
