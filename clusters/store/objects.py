@@ -9,6 +9,7 @@ why (that is what "stale" means on every page).
 from __future__ import annotations
 
 import json
+import operator
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -503,16 +504,23 @@ def _insert_objects(rows: list[GitOpsObject]) -> None:
     columns = ", ".join(ops.quote_name(f.column) for f in fields)
     json_value = _json_adapter()
     json_text = _json_text_adapter()
-    prepare: list[Any] = []
-    for f in fields:
-        kind = f.get_internal_type()
-        if kind == "JSONField":
-            prepare.append(json_value)
-        elif kind == "DateTimeField":
-            prepare.append(lambda v: None if v is None else ops.adapt_datetimefield_value(v))
-        else:
-            prepare.append(None)
     attnames = [f.attname for f in fields]
+    json_columns = [i for i, f in enumerate(fields) if f.get_internal_type() == "JSONField"]
+    time_columns = [i for i, f in enumerate(fields) if f.get_internal_type() == "DateTimeField"]
+    # Every column's value in one C call; only the JSON and time columns are prepared.
+    column_values = operator.itemgetter(*attnames)
+    # A first sync's rows share their first_seen_at / changed_at (and many a condition time):
+    # each distinct datetime is adapted once.
+    adapted: dict[datetime, Any] = {}
+
+    def adapt_time(value: datetime | None) -> Any:
+        if value is None:
+            return None
+        found = adapted.get(value)
+        if found is None:
+            found = adapted[value] = ops.adapt_datetimefield_value(value)
+        return found
+
     per_statement = max(1, min(BATCH, _max_parameters() // len(fields)))
     placeholder = f"({', '.join(['%s'] * len(fields))})"
     table = ops.quote_name(meta.db_table)
@@ -522,17 +530,15 @@ def _insert_objects(rows: list[GitOpsObject]) -> None:
         obj.first_seen_at = obj.changed_at = inserted
 
     def values(obj: GitOpsObject) -> list[Any]:
-        dumped = getattr(obj, "_tw_dumped", {})  # JSON text _row_from_record already made
-        return [
-            json_text(dumped[attname])
-            if attname in dumped
-            else value
-            if prep is None
-            else prep(value)
-            for attname, value, prep in zip(
-                attnames, (getattr(obj, attname) for attname in attnames), prepare, strict=True
-            )
-        ]
+        state = obj.__dict__
+        row = list(column_values(state))
+        dumped = state.get("_tw_dumped") or {}  # JSON text _row_from_record already made
+        for i in json_columns:
+            text = dumped.get(attnames[i])
+            row[i] = json_value(row[i]) if text is None else json_text(text)
+        for i in time_columns:
+            row[i] = adapt_time(row[i])
+        return row
 
     if connection.vendor == "postgresql":
         # Ids from the table's own sequence, then one COPY: no statement per few rows.
