@@ -862,7 +862,8 @@ def reconcile_rows(obj: GitOpsObject, pages: Mapping[str, int]) -> tuple[list[Re
 # Keys the sections above show; other_facts lists what is left.
 SHOWN_DETAILS = {
     "HelmRelease": {"failures", "installFailures", "upgradeFailures", "history", "helmChart"}
-    | {key for key, _ in HELM_FACTS},
+    | {key for key, _ in HELM_FACTS}
+    | {"drift"},  # the Drift detection section (partials/helm_drift.html)
     "Application": {
         *("healthStatus", "syncStatus", "project", "destination", "operationState"),
         *("resourceHealthSource", "sourceType", "sourceTypes", "syncRevision"),

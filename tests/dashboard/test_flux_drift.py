@@ -64,6 +64,8 @@ def test_the_drifted_release_says_why_first_and_shows_what_helm_controller_repor
     assert "Latest Event" in drift and "Warning Event, 19 times" in drift
     assert "the same message" in drift
     assert "<table" not in drift
+    # Said once, in its own section: not again as raw keys under Details.
+    assert "drift.mode" not in html and "drift.sentence" not in html
 
 
 def test_the_event_is_shown_when_the_condition_is_missing(client, polled, demo):
