@@ -81,7 +81,7 @@ from clusters.store.ownership import (
 from clusters.store.ownership_child import ChildFailed, OwnershipChild
 from clusters.store.rollups import rebuild_rollups
 from clusters.store.supporting import store_events, store_monitors, store_workloads
-from clusters.store.version import bump, writing
+from clusters.store.version import bump, one_move, writing
 
 log = logging.getLogger(__name__)
 
@@ -471,7 +471,9 @@ class _Watch:
                 Cluster.objects.filter(pk=self.cluster.pk).update(derived_dirty=True)
                 self.dirty = True
             self.begun += 1
-        with transaction.atomic():
+        # One step of the store version for the whole batch (its objects, transitions and
+        # roll-ups each bump): every open page fingerprints once per step.
+        with one_move():
             run: list[WatchEvent] = []
             for index, item in enumerate(batch):
                 if item.kind and item.kind not in self.kinds:

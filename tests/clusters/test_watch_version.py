@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from clusters.models import Cluster
+from clusters.models import Cluster, OwnershipReport
 from clusters.store import version
+from dashboard import changes
+from dashboard.changes import HEADER
 from tests.clusters import test_sync
 from tests.clusters.test_sync import live, set_ready, stored
+from tests.dashboard.test_live import refresh, token_of
 
 watching = test_sync.watching  # its fixture: watch_cluster in a thread
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -32,3 +35,39 @@ def test_heartbeats_alone_leave_the_store_version_alone(demo, demo_cluster, watc
     run.wait_for(lambda: stored("flux-system").status == "Degraded", "the change in the store")
     assert version.current() > before
     run.finish()
+
+
+def test_one_status_change_moves_the_store_version_once(
+    demo, demo_cluster, watching, client, settings, monkeypatch
+):
+    """Each move makes every open page compute its fingerprint: the batch's object,
+    transition and roll-up writes are one step, and the ownership analysis that follows the
+    change (it finds the same violations) and its hand-over move nothing more. An open object
+    page redraws once for the change and then polls idle."""
+    settings.TIDEWATCH_ANONYMOUS_READ = True
+    monkeypatch.setattr(changes, "clock_minute", lambda: "202601010000")  # no minute moves
+    run = watching()
+    run.wait_for(live(demo_cluster), "the first lists")
+    run.wait_for(derived(demo_cluster), "the first ownership report, handed over")
+    url = "/o/demo/Kustomization/flux-system/flux-system"
+    token = token_of(client.get(url).content.decode())
+    before = version.current()
+
+    set_ready(demo, "flux-system", "False")
+    run.wait_for(lambda: stored("flux-system").status == "Degraded", "the change in the store")
+    run.wait_for(derived(demo_cluster), "the analysis that covers it, handed over")
+
+    assert version.current() == before + 1
+    redraw = refresh(client, url, token)
+    assert redraw.status_code == 200 and 'data-status="Degraded"' in redraw.content.decode()
+    again = refresh(client, url, token_of(redraw.content.decode()))
+    assert again.status_code == 204 and HEADER not in again  # idle: nothing moved since
+    run.finish()
+
+
+def derived(cluster: Cluster):
+    """The crash mark is clear: the analysis covering every committed batch was handed back."""
+    return lambda: (
+        OwnershipReport.objects.filter(cluster=cluster).exists()
+        and not Cluster.objects.get(pk=cluster.pk).derived_dirty
+    )
