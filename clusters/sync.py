@@ -60,7 +60,7 @@ from clusters.collect.watch import (
     WatchUnavailable,
 )
 from clusters.kube import KubeError, Limits, build_api_client
-from clusters.memory import release_free_memory
+from clusters.memory import limit_arenas, release_free_memory
 from clusters.models import Cluster, KindState, Namespace, ObjectTarget, OwnershipReport
 from clusters.poll import derived_inputs, poll_limits
 from clusters.registry import spec_of
@@ -380,6 +380,8 @@ class _Watch:
         # every kind is listed (or when this call ends), for the hours of watching after.
         self.gc_paused = gc.isenabled()
         gc.disable()
+        # Before the informer threads start: they share a few malloc arenas (clusters/memory.py).
+        limit_arenas(int(settings.TIDEWATCH_MALLOC_ARENAS))
         try:
             self._start_kinds()
             self._start_thread(self._supporting, "supporting")
@@ -498,6 +500,10 @@ class _Watch:
             self.positions.clear()
             if writes:
                 self._update_rollups()
+        if not self.initial_done.is_set() and any(item.what == _PAGE for item in batch):
+            # The pages just stored are freed: hand their heap back before the next ones are
+            # parsed, or a first sync's RSS climbs with every page (the Python heap does not).
+            release_free_memory()
         if writes:
             with self.handover_lock:
                 self.committed = self.begun
