@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from clusters.models import Cluster, OwnershipReport
+from clusters.models import Cluster, OwnershipReport, Violation
+from clusters.poll import poll_cluster
 from clusters.store import version
+from clusters.store.ownership import analyse_ownership, save_ownership
 from dashboard import changes
 from dashboard.changes import HEADER
 from tests.clusters import test_sync
@@ -71,3 +73,16 @@ def derived(cluster: Cluster):
         OwnershipReport.objects.filter(cluster=cluster).exists()
         and not Cluster.objects.get(pk=cluster.pk).derived_dirty
     )
+
+
+def test_a_re_analysis_moves_the_version_only_when_a_violation_changed(demo_cluster):
+    poll_cluster(demo_cluster)
+    assert Violation.objects.filter(cluster=demo_cluster).exists()  # the demo's own
+    before = version.current()
+
+    save_ownership(demo_cluster, analyse_ownership(demo_cluster))
+    assert version.current() == before  # the same violations: no page has anything new
+
+    Violation.objects.filter(cluster=demo_cluster).order_by("id").first().delete()
+    save_ownership(demo_cluster, analyse_ownership(demo_cluster))  # it is back: news
+    assert version.current() == before + 1
