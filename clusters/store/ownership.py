@@ -318,14 +318,23 @@ def save_ownership(cluster: Cluster, analysis: Analysis) -> OwnershipReport:
 
 
 def _same_violation(row: Violation, values: dict[str, Any]) -> bool:
-    """Whether the stored row already holds these values (JSON compared as stored: a tuple
-    read back is a list)."""
+    """Whether the stored row already holds these values. JSON is compared as stored (a
+    tuple reads back as a list), and its lists as sets: the analysis reads claims in no fixed
+    order (PostgreSQL returns rows as they lie), and an order alone is no news to a page."""
     for name, value in values.items():
+        stored = getattr(row, name)
         if name in ("evidence", "object_keys"):
-            value = json.loads(json.dumps(value))
-        if getattr(row, name) != value:
+            if _unordered(stored) != _unordered(json.loads(json.dumps(value))):
+                return False
+        elif stored != value:
             return False
     return True
+
+
+def _unordered(value: Any) -> Any:
+    if isinstance(value, list):
+        return sorted(json.dumps(item, sort_keys=True) for item in value)
+    return value
 
 
 def namespace_ownership(cluster: Cluster) -> dict[str, dict[str, Any]]:
