@@ -28,7 +28,9 @@ a Celery worker running the watch task, gunicorn serving the dashboard; SQLite o
    changed (the other targets' pages; should be 0), until ``--settle`` seconds after the last
    page showed the change. Changes are placed so that no minute
    boundary falls inside a change's window (relative times legitimately redraw every minute);
-5. prints one Markdown table: p50 / p95 / max per page type and overall.
+5. prints one Markdown table: p50 / p95 / max per page type and overall; and per change how
+   often the store version moved and how many polls cost the server a fingerprint or a render,
+   with every poll's time by what the server did (204 idle, 204 after a fingerprint, 200).
 """
 
 from __future__ import annotations
@@ -99,12 +101,14 @@ OBSERVER = """([selector, shows]) => {
   // Where a page's time goes: each poll's start and the arrival of its answer (before the
   // swap), to split a latency into waiting for a poll, the server and the browser.
   document.body.addEventListener("htmx:beforeRequest",
-    () => window.__e2e.polls.push([performance.timeOrigin + performance.now(), null, 0]));
+    () => window.__e2e.polls.push([performance.timeOrigin + performance.now(), null, 0, false]));
   document.body.addEventListener("htmx:beforeOnLoad", (event) => {
     const open = window.__e2e.polls.filter((p) => p[1] === null);
     if (open.length) {
       open[open.length - 1][1] = performance.timeOrigin + performance.now();
       open[open.length - 1][2] = event.detail.xhr.status;
+      // A 204 with a new token: the version had moved, the server computed a fingerprint.
+      open[open.length - 1][3] = !!event.detail.xhr.getResponseHeader("X-Tidewatch-Since");
     }
   });
   return read() === shows;
@@ -302,6 +306,12 @@ def store_rows(database: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         return connection.execute(sql.replace("%s", "?"), params).fetchall()
     finally:
         connection.close()
+
+
+def store_version(database: str) -> int:
+    """The store version (clusters/store/version.py) now."""
+    rows = store_rows(database, "select value from clusters_storeversion where id = 1")
+    return int(rows[0][0]) if rows else 0
 
 
 def as_timestamp(value: Any) -> float:
@@ -569,6 +579,10 @@ def measure(args: argparse.Namespace, demo: Demo, targets: list[dict[str, str]])
     store_latencies: list[float] = []
     phases: dict[str, list[float]] = {name: [] for name in PHASES}
     wasted: list[int] = []  # per change: unchanged pages that re-rendered
+    moves: list[int] = []  # per change: how often the store version moved
+    fetches: list[int] = []  # per change: polls that cost a fingerprint or a render
+    renders: list[int] = []  # per change: polls answered 200
+    poll_ms: dict[str, list[float]] = {"idle": [], "fingerprint": [], "render": []}
     unchanged: list[int] = []  # per change: pages showing nothing that changed
     with sync_playwright() as playwright:
         # --browsers: the open pages spread over that many Chromium processes, as 50 pages
@@ -620,8 +634,9 @@ def measure(args: argparse.Namespace, demo: Demo, targets: list[dict[str, str]])
                     )
                     related.append(entry)
                 else:
-                    page.evaluate("() => { window.__e2e.swaps = []; }")
+                    page.evaluate("() => { window.__e2e.swaps = []; window.__e2e.polls = []; }")
                     others.append(entry)
+            moved_from = store_version(demo.database)
             since = datetime.now(UTC)
             patch = (
                 failing_patch(target, originals[ident(target)], k)
@@ -670,6 +685,20 @@ def measure(args: argparse.Namespace, demo: Demo, targets: list[dict[str, str]])
                     phases["browser (answer → shown)"].append(seen - loaded)
                     phases["204 answers before it"].append(poll[2])
             plan[0]["page"].wait_for_timeout(window * 1000)
+            moves.append(store_version(demo.database) - moved_from)
+            # Every page's polls from the PATCH to the end of the window, by what the server
+            # did: 204 unchanged store, 204 after a fingerprint (the version moved), 200 render.
+            answered = [
+                p
+                for entry in plan
+                for p in entry["page"].evaluate("window.__e2e.polls")
+                if p[1] is not None
+            ]
+            fetches.append(sum(1 for p in answered if p[2] == 200 or p[3]))
+            renders.append(sum(1 for p in answered if p[2] == 200))
+            for p in answered:
+                what = "render" if p[2] == 200 else "fingerprint" if p[3] else "idle"
+                poll_ms[what].append(p[1] - p[0])
             unchanged.append(len(others))
             swapped = [e for e in others if e["page"].evaluate("window.__e2e.swaps.length")]
             wasted.append(len(swapped))
@@ -697,6 +726,10 @@ def measure(args: argparse.Namespace, demo: Demo, targets: list[dict[str, str]])
         "store": store_latencies,
         "wasted": wasted,
         "unchanged": unchanged,
+        "moves": moves,
+        "fetches": fetches,
+        "renders": renders,
+        "poll_ms": poll_ms,
         "plan": [(e["type"], e["path"]) for e in plan],
         "phases": phases,
     }
@@ -782,6 +815,27 @@ def print_table(
             f"| {name} | {len(ms)} | {percentile(ms, 0.5):.0f} ms | "
             f"{percentile(ms, 0.95):.0f} ms | {max(ms):.0f} ms |"
         )
+    moves, fetches, renders = result["moves"], result["fetches"], result["renders"]
+    count = max(1, len(moves))
+    print(
+        f"\nPer change (from the PATCH to {args.settle:g} s after the last page showed it): the "
+        f"store version moved {sum(moves) / count:.2f} times ({', '.join(map(str, moves))}); "
+        f"{sum(fetches) / count:.1f} polls cost a fingerprint or a render, of them "
+        f"{sum(renders) / count:.1f} answered 200 (renders).\n"
+    )
+    print("| poll answered (every page, in those windows) | polls | p50 | p95 | max |")
+    print("|---|---|---|---|---|")
+    labels = {
+        "idle": "204, store unchanged (one query)",
+        "fingerprint": "204 after a fingerprint (the version moved)",
+        "render": "200, the part rendered",
+    }
+    for what, values in result["poll_ms"].items():
+        if values:
+            print(
+                f"| {labels[what]} | {len(values)} | {percentile(values, 0.5):.0f} ms | "
+                f"{percentile(values, 0.95):.0f} ms | {max(values):.0f} ms |"
+            )
     wasted = result["wasted"]
     print(
         f"\nPages that re-rendered although nothing they show changed: {sum(wasted)} over "

@@ -60,7 +60,7 @@ from clusters.collect.watch import (
     WatchUnavailable,
 )
 from clusters.kube import KubeError, Limits, build_api_client
-from clusters.memory import release_free_memory
+from clusters.memory import limit_arenas, release_free_memory
 from clusters.models import Cluster, KindState, Namespace, ObjectTarget, OwnershipReport
 from clusters.poll import derived_inputs, poll_limits
 from clusters.registry import spec_of
@@ -88,7 +88,7 @@ from clusters.store.supporting import (
     store_monitors,
     store_workloads,
 )
-from clusters.store.version import bump, writing
+from clusters.store.version import bump, one_move, writing
 
 log = logging.getLogger(__name__)
 
@@ -390,6 +390,8 @@ class _Watch:
         # every kind is listed (or when this call ends), for the hours of watching after.
         self.gc_paused = gc.isenabled()
         gc.disable()
+        # Before the informer threads start: they share a few malloc arenas (clusters/memory.py).
+        limit_arenas(int(settings.TIDEWATCH_MALLOC_ARENAS))
         try:
             self._start_kinds()
             self._start_thread(self._supporting, "supporting")
@@ -481,7 +483,9 @@ class _Watch:
                 Cluster.objects.filter(pk=self.cluster.pk).update(derived_dirty=True)
                 self.dirty = True
             self.begun += 1
-        with transaction.atomic():
+        # One step of the store version for the whole batch (its objects, transitions and
+        # roll-ups each bump): every open page fingerprints once per step.
+        with one_move():
             run: list[WatchEvent] = []
             for index, item in enumerate(batch):
                 if item.kind and item.kind not in self.kinds:
@@ -506,6 +510,10 @@ class _Watch:
             self.positions.clear()
             if writes:
                 self._update_rollups()
+        if not self.initial_done.is_set() and any(item.what == _PAGE for item in batch):
+            # The pages just stored are freed: hand their heap back before the next ones are
+            # parsed, or a first sync's RSS climbs with every page (the Python heap does not).
+            release_free_memory()
         if writes:
             with self.handover_lock:
                 self.committed = self.begun

@@ -226,6 +226,9 @@ TIDEWATCH_METRICS_SECONDS = env_int("TIDEWATCH_METRICS_SECONDS", 60, minimum=1)
 TIDEWATCH_DISCOVERY_SECONDS = env_int("TIDEWATCH_DISCOVERY_SECONDS", 60, minimum=1)
 # Kinds a watcher lists at once (each one page read ahead): bounds a first sync's memory.
 TIDEWATCH_WATCH_LIST_SLOTS = env_int("TIDEWATCH_WATCH_LIST_SLOTS", 2, minimum=1)
+# malloc arenas of a watching process (glibc; 0: its default of 8 per core): each informer
+# thread parsing JSON in an arena of its own left a dozen arenas at their high water.
+TIDEWATCH_MALLOC_ARENAS = env_int("TIDEWATCH_MALLOC_ARENAS", 2, minimum=0)
 # A watcher analyses ownership in a child process of its own (its GIL and memory are not the
 # applier's); false: on a thread of the watcher, as before.
 TIDEWATCH_OWNERSHIP_CHILD = env_bool("TIDEWATCH_OWNERSHIP_CHILD", True)

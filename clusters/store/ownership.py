@@ -9,6 +9,7 @@ runs it on a thread of its own (clusters/sync.py): ``analyse_ownership`` only re
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
@@ -286,6 +287,8 @@ def save_ownership(cluster: Cluster, analysis: Analysis) -> OwnershipReport:
     _write_large_columns(stored, {name: data[name] for name in LARGE_COLUMNS})
     existing = {v.vid: v for v in Violation.objects.filter(cluster=cluster)}
     seen = set()
+    shown_changed = False  # whether a page's view of the violations moved (not last_seen_at)
+    unchanged: list[int] = []
     for item in data["violations"]:
         seen.add(item["id"])
         values = {
@@ -299,19 +302,49 @@ def save_ownership(cluster: Cluster, analysis: Analysis) -> OwnershipReport:
             "tool": item["tool"] or "",
             "evidence": item["evidence"],
             "object_keys": item["objects"],
-            "last_seen_at": now,
         }
         row = existing.get(item["id"])
         if row is None:
             Violation.objects.create(
-                cluster=cluster, vid=item["id"][:600], first_seen_at=now, **values
+                cluster=cluster, vid=item["id"][:600], first_seen_at=now, last_seen_at=now, **values
             )
+            shown_changed = True
             log.warning("cluster %s: new ownership violation %s", cluster.name, item["explanation"])
+        elif _same_violation(row, values):
+            unchanged.append(row.pk)
         else:
-            Violation.objects.filter(pk=row.pk).update(**values)
-    Violation.objects.filter(cluster=cluster).exclude(vid__in=seen).delete()
-    bump()
+            Violation.objects.filter(pk=row.pk).update(last_seen_at=now, **values)
+            shown_changed = True
+    for start in range(0, len(unchanged), 500):  # one UPDATE per 500, not one per violation
+        Violation.objects.filter(pk__in=unchanged[start : start + 500]).update(last_seen_at=now)
+    if Violation.objects.filter(cluster=cluster).exclude(vid__in=seen).delete()[0]:
+        shown_changed = True
+    if shown_changed:
+        # Pages read violations (the object page's header), never the report's other columns
+        # nor last_seen_at; the roll-ups the report feeds bump on their own when they change.
+        # A re-analysis that found the same is no news: every open page would fingerprint.
+        bump()
     return stored
+
+
+def _same_violation(row: Violation, values: dict[str, Any]) -> bool:
+    """Whether the stored row already holds these values. JSON is compared as stored (a
+    tuple reads back as a list), and its lists as sets: the analysis reads claims in no fixed
+    order (PostgreSQL returns rows as they lie), and an order alone is no news to a page."""
+    for name, value in values.items():
+        stored = getattr(row, name)
+        if name in ("evidence", "object_keys"):
+            if _unordered(stored) != _unordered(json.loads(json.dumps(value))):
+                return False
+        elif stored != value:
+            return False
+    return True
+
+
+def _unordered(value: Any) -> Any:
+    if isinstance(value, list):
+        return sorted(json.dumps(item, sort_keys=True) for item in value)
+    return value
 
 
 def namespace_ownership(cluster: Cluster) -> dict[str, dict[str, Any]]:

@@ -202,7 +202,10 @@ def test_secrets_are_never_shown_even_when_a_row_holds_one(client, polled):
     html = html_of(client)
     assert "db-credentials" not in html and SECRET_VALUE not in html
     assert 'data-secrets-dropped="3"' in html
-    assert "3 Secrets are managed by this app; Tidewatch never stores or shows their state (live, target or diff)." in html
+    assert (
+        "3 Secrets are managed by this app; Tidewatch never stores or shows their state"
+        " (live, target or diff)." in html
+    )
     body = client.get(API).json()
     assert "db-credentials" not in str(body) and SECRET_VALUE not in str(body)
     assert body["argocdServer"]["secretsDropped"] == 3
