@@ -68,8 +68,8 @@ def health_of(value: Any) -> Health | None:
 class DiffLine:
     path: str
     change: str  # "changed", "added" or "removed"
-    live: str
-    target: str
+    live: str | None  # None: the side has no such field (the live side of "added" ...)
+    target: str | None  # ... and the target side of "removed"); "" is an empty value
 
 
 @dataclass
@@ -215,16 +215,18 @@ def resource_detail(item: dict[str, Any]) -> ResourceDetail:
 
 def diff_line(item: dict[str, Any]) -> DiffLine:
     change = str(item.get("change") or "changed")
+    # The worker writes None for an absent side; which side is absent also follows from the
+    # change word, so an added field's empty value ("") is never taken for an absent one.
     return DiffLine(
         path=str(item.get("path") or ""),
         change=CHANGE_LABELS.get(change, change),
-        live=_value(item.get("live")),
-        target=_value(item.get("target")),
+        live=None if change == "added" else _value(item.get("live")),
+        target=None if change == "removed" else _value(item.get("target")),
     )
 
 
-def _value(value: Any) -> str:
-    return "" if value is None else str(value)
+def _value(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 def attach_trees(

@@ -38,6 +38,7 @@ from clusters.models import (
     Violation,
 )
 from clusters.store import version
+from dashboard.helm_drift import drifted_rows
 from dashboard.object_timeline import Identity, attempts
 
 HEADER = "X-Tidewatch-Since"
@@ -233,14 +234,19 @@ def _clusters(name: str | None) -> QuerySet[Cluster]:
 
 
 def overview_fingerprint(cluster: str | None) -> object:
-    """The roll-ups (every row's content moves its updated_at) and the cluster cards: one
-    query."""
+    """The roll-ups (every row's content moves its updated_at), the cluster cards and the
+    drifted HelmReleases the overview counts (a release already OutOfSync that drifts, or stops
+    drifting, leaves its roll-up as it was; a release joining the set moves its changed_at):
+    one query."""
     rollups = NamespaceRollup.objects.filter(cluster=OuterRef("pk")).order_by().values("cluster")
+    drifted = drifted_rows().filter(cluster=OuterRef("pk")).order_by().values("cluster")
     clusters = _clusters(cluster).annotate(
         rollup_count=Subquery(rollups.annotate(n=Count("id")).values("n")),
         rollup_at=Subquery(rollups.annotate(at=Max("updated_at")).values("at")),
+        drifted_count=Subquery(drifted.annotate(n=Count("id")).values("n")),
+        drifted_at=Subquery(drifted.annotate(at=Max("changed_at")).values("at")),
     )
-    return clusters_term(clusters, "rollup_count", "rollup_at")
+    return clusters_term(clusters, "rollup_count", "rollup_at", "drifted_count", "drifted_at")
 
 
 def namespace_fingerprint(cluster: str, namespace: str) -> object:

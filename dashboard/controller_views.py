@@ -47,6 +47,19 @@ class ClusterView:
         return any(c.usage is None for t in self.assessed.tools for c in t.controllers)
 
     @property
+    def stale_usage(self) -> str:
+        """Why some figures shown are from an earlier read ("" when none are)."""
+        return next(
+            (
+                c.workload.usage_reason
+                for t in self.assessed.tools
+                for c in t.controllers
+                if c.usage_stale
+            ),
+            "",
+        )
+
+    @property
     def metrics_reason(self) -> str:
         return metrics_reason(self.cluster)
 
@@ -200,7 +213,9 @@ def controller_json(c: health.Controller) -> dict[str, Any]:
             if c.usage is not None
             else None
         ),
-        "usageReason": (c.workload.usage_reason or None) if c.usage is None else None,
+        # With usage: why the figures are from an earlier read (usageStale), else null.
+        "usageReason": c.workload.usage_reason or None,
+        "usageStale": c.usage_stale,
     }
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from clusters.models import Event, GitOpsObject
 from clusters.status.drift import (
@@ -151,12 +151,18 @@ class DriftedReleases:
         return self.total - len(self.named)
 
 
+def drifted_rows() -> QuerySet[GitOpsObject]:
+    """The HelmReleases whose stored drift finding is a problem (the overview's count and its
+    live fingerprint: dashboard/changes.py)."""
+    return GitOpsObject.objects.filter(
+        Q(details__drift__problem=True), group=HELM_GROUP, kind="HelmRelease"
+    )
+
+
 def drifted_helmreleases(cluster: str | None = None) -> DriftedReleases:
     """HelmReleases whose drift is a problem: one query (a second, a count, only when more
     than OVERVIEW_NAMED are drifted)."""
-    rows = GitOpsObject.objects.filter(
-        Q(details__drift__problem=True), group=HELM_GROUP, kind="HelmRelease"
-    )
+    rows = drifted_rows()
     if cluster:
         rows = rows.filter(cluster__name=cluster)
     found = list(

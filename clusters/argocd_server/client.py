@@ -138,7 +138,7 @@ class ArgoClient:
             raise _status_error(response.status, body, path)
         try:
             return json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested past the parser's limit
             raise ArgoError(
                 BAD_RESPONSE,
                 f"argocd-server answered {path.split('?')[0]} with something that is not JSON",
@@ -210,7 +210,7 @@ def _status_error(status: int, body: bytes, path: str) -> ArgoError:
         parsed = json.loads(body)
         if isinstance(parsed, dict):
             said = str(parsed.get("message") or parsed.get("error") or "")
-    except ValueError:
+    except (ValueError, RecursionError):
         pass
     said = f" ({said[:200]})" if said else ""
     where = path.split("?")[0]

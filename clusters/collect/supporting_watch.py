@@ -436,30 +436,8 @@ class SupportingWatch:
         if stop is None or served is None:
             return
         while True:
-            try:
-                items = list_all(
-                    api,
-                    served.list_path(source.namespace),
-                    page_size=self.knobs.page_size,
-                    limits=self.limits,
-                    params=list(source.params),
-                    max_objects=self.limits.objects,
-                )
-            except KubeError as exc:
-                self._on_failure(source, exc)
-            else:
-                for item in items:
-                    item.setdefault("apiVersion", served.api_version)
-                    item.setdefault("kind", source.spec.kind)
-                listed = {key: item for item in items if (key := object_key(item)) is not None}
-                with self.cond:
-                    held = self._held(source)
-                    if held is None:
-                        return
-                    if listed != held.objects or held.error is not None or not held.synced:
-                        held.objects, held.error, held.synced = listed, None, True
-                        self._mark_changed()
-                        self.cond.notify_all()
+            if not self._list_once(api, source, served, self.limits.objects):
+                return
             # Paced by ``clock`` (a test moves it), looked at five times a second.
             due = self.clock() + self.knobs.metrics_seconds
             while self.clock() < due:
@@ -492,30 +470,47 @@ class SupportingWatch:
         while not stop.wait(self.knobs.support_seconds):
             with self.cond:
                 cap = self._cap(source)
-            try:
-                items = list_all(
-                    api,
-                    served.list_path(source.namespace),
-                    page_size=self.knobs.page_size,
-                    limits=self.limits,
-                    params=list(source.params),
-                    max_objects=max(cap, 0) if cap is not None else self.limits.objects,
-                    objects_setting=f"TIDEWATCH_MAX_EVENTS={self.knobs.max_events}"
-                    if cap is not None
-                    else "",
-                )
-            except KubeError as exc:
-                self._on_failure(source, exc)
-                continue
-            for item in items:
-                item.setdefault("apiVersion", served.api_version)
-                item.setdefault("kind", source.spec.kind)
-            listed = {key: item for item in items if (key := object_key(item)) is not None}
-            with self.cond:
-                held = self._held(source)
-                if held is None:
-                    return
-                if listed != held.objects or held.error is not None:
-                    held.objects, held.error = listed, None
-                    self._mark_changed()
-                    self.cond.notify_all()
+            if cap is None:
+                listed = self._list_once(api, source, served, self.limits.objects)
+            else:
+                setting = f"TIDEWATCH_MAX_EVENTS={self.knobs.max_events}"
+                listed = self._list_once(api, source, served, max(cap, 0), setting)
+            if not listed:
+                return
+
+    def _list_once(
+        self,
+        api: k8s.ApiClient,
+        source: Source,
+        served: ServedKind,
+        max_objects: int,
+        objects_setting: str = "",
+    ) -> bool:
+        """List ``source`` once and hold what it answered (a failure is held until a list
+        answers); False when the source is no longer wanted."""
+        try:
+            items = list_all(
+                api,
+                served.list_path(source.namespace),
+                page_size=self.knobs.page_size,
+                limits=self.limits,
+                params=list(source.params),
+                max_objects=max_objects,
+                objects_setting=objects_setting,
+            )
+        except KubeError as exc:
+            self._on_failure(source, exc)
+            return True
+        for item in items:
+            item.setdefault("apiVersion", served.api_version)
+            item.setdefault("kind", source.spec.kind)
+        listed = {key: item for item in items if (key := object_key(item)) is not None}
+        with self.cond:
+            held = self._held(source)
+            if held is None:
+                return False
+            if listed != held.objects or held.error is not None or not held.synced:
+                held.objects, held.error, held.synced = listed, None, True
+                self._mark_changed()
+                self.cond.notify_all()
+        return True

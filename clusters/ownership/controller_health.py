@@ -118,6 +118,12 @@ class Controller:
         return self.workload.usage
 
     @property
+    def usage_stale(self) -> bool:
+        """Figures kept from an earlier read: the last one failed or lacked this workload's
+        pods (the store keeps the last usage and says why in usage_reason)."""
+        return self.workload.usage is not None and bool(self.workload.usage_reason)
+
+    @property
     def cpu_millicores(self) -> int | None:
         return _usage_value(self.workload.usage, "cpuMillicores")
 

@@ -29,19 +29,36 @@ _QUANTITY = re.compile(
 )
 
 
+# Beyond these a hostile answer ("1e999999999") would cost seconds and an integer too long to
+# store as JSON; no real usage comes near them (Quantity's own value is an int64).
+MAX_DIGITS = 40
+MAX_EXPONENT = 30
+MAX_VALUE = 2**63
+
+
 def parse_quantity(text: str) -> Fraction:
-    """The exact value of a quantity; ValueError when ``text`` is not one."""
+    """The exact value of a quantity; ValueError when ``text`` is not one, or is out of the
+    int64 range Kubernetes reads quantities in."""
     if not isinstance(text, str):
         raise ValueError(f"not a quantity: {text!r}")
     match = _QUANTITY.match(text.strip())
     if match is None:
-        raise ValueError(f"not a quantity: {text!r}")
+        raise ValueError(f"not a quantity: {text[:50]!r}")
+    if len(match["number"]) > MAX_DIGITS:
+        raise ValueError(f"quantity out of range: {text[:50]!r}")
     number, suffix = Fraction(match["number"]), match["suffix"]
     if suffix in _BINARY:
-        return number * _BINARY[suffix]
-    if suffix in _DECIMAL:
-        return number * _DECIMAL[suffix]
-    return number * Fraction(10) ** int(suffix[1:])
+        value = number * _BINARY[suffix]
+    elif suffix in _DECIMAL:
+        value = number * _DECIMAL[suffix]
+    else:
+        exponent = int(suffix[1:])
+        if abs(exponent) > MAX_EXPONENT:
+            raise ValueError(f"quantity out of range: {text[:50]!r}")
+        value = number * Fraction(10) ** exponent
+    if abs(value) > MAX_VALUE:
+        raise ValueError(f"quantity out of range: {text[:50]!r}")
+    return value
 
 
 def cpu_millicores(text: str) -> int:

@@ -284,3 +284,22 @@ def test_https_is_verified_against_the_ca_file(tmp_path: Path, settings, ca, rea
         assert "certificate is not trusted" in detail("portfolio").error
     else:
         assert outcome.read == len(DEMO_APPS)
+
+
+@pytest.mark.parametrize(
+    "raw, status",
+    [
+        (b"[" * 200_000 + b"]" * 200_000, 200),  # nested past the parser's recursion limit
+        (b'{"message": ' + b"[" * 200_000 + b"]" * 200_000 + b"}", 503),  # an error body alike
+        (b"\xff\xfe not utf-8", 200),
+    ],
+)
+def test_a_hostile_answer_is_a_reason_on_the_app_and_the_run_goes_on(
+    argo_cluster: Cluster, demo: DemoCluster, raw: bytes, status: int
+) -> None:
+    demo.set_fault(f"{PREFIX}/api/v1/applications/data-platform/", status=status, raw_body=raw)
+    outcome = refresh_argo_details(argo_cluster)
+    assert outcome.failed == 1 and outcome.read == len(DEMO_APPS) - 1
+    error = detail("data-platform").error
+    assert error.startswith(("BadResponse: ", "ServerError: ")), error
+    assert detail("portfolio").error == "" and detail("portfolio").fetched_at is not None

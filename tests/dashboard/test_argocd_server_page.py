@@ -203,8 +203,8 @@ def test_secrets_are_never_shown_even_when_a_row_holds_one(client, polled):
     assert "db-credentials" not in html and SECRET_VALUE not in html
     assert 'data-secrets-dropped="3"' in html
     assert (
-        "3 Secrets are managed by this app; Tidewatch never stores or shows their state"
-        " (live, target or diff)." in html
+        "3 Secrets are managed by this app; Tidewatch never stores or shows their state "
+        "(live, target or diff)." in html
     )
     body = client.get(API).json()
     assert "db-credentials" not in str(body) and SECRET_VALUE not in str(body)
@@ -375,3 +375,49 @@ def test_a_long_diff_value_is_cut_with_the_full_value_in_details(client, polled)
     diff = detail_row(html_of(client), "ConfigMap", "pipeline-config")
     assert "Full value (5000 characters)" in diff and long in diff
     assert "<code>short</code>" in diff
+
+
+def test_empty_values_and_absent_sides_as_the_worker_writes_them(client, polled):
+    # The worker's own output (None for an absent side): an added or removed field whose
+    # value is "" shows "", never "(absent)", on the page and in the API.
+    from clusters.argocd_server.parse import field_diff
+
+    live = {"metadata": {"name": "c", "annotations": {"gone": ""}}, "data": {"a": ""}}
+    target = {"metadata": {"name": "c", "labels": {"new": ""}}, "data": {"a": "x"}}
+    diff, _ = field_diff(live, target, max_fields=50)
+    entry = argo_resource("", "ConfigMap", NS, "pipeline-config", sync="OutOfSync")
+    entry["diff"] = diff
+    argo_detail(app(), [entry])
+    lines = dict(
+        re.findall(
+            r'data-diff-path="([^"]+)">(.*?)</tr>',
+            detail_row(html_of(client), "ConfigMap", "pipeline-config"),
+            re.S,
+        )
+    )
+
+    def cells(path: str) -> tuple[str, str]:
+        found = re.search(
+            r'obj-diff__live">(.*?)</td>.*obj-diff__target">(.*?)</td>', lines[path], re.S
+        )
+        assert found, lines[path]
+        return found.group(1), found.group(2)
+
+    assert cells("metadata.labels.new") == (
+        '<span class="muted">(absent)</span>',
+        '<code>""</code>',
+    )
+    assert cells("metadata.annotations.gone") == (
+        '<code>""</code>',
+        '<span class="muted">(absent)</span>',
+    )
+    assert cells("data.a") == ('<code>""</code>', "<code>x</code>")
+    body = client.get(API).json()
+    config = next(m for m in body["managedResources"] if m["name"] == "pipeline-config")
+    by_path = {d["path"]: d for d in config["diff"]}
+    assert (by_path["metadata.labels.new"]["live"], by_path["metadata.labels.new"]["target"]) == (
+        None,
+        "",
+    )
+    assert by_path["metadata.annotations.gone"]["target"] is None
+    assert by_path["data.a"]["live"] == ""

@@ -166,5 +166,5 @@ def test_a_diff_keeps_path_change_and_both_values_as_text():
     detail = view([entry]).get(*DEPLOY)
     assert [(d.path, d.change, d.live, d.target) for d in detail.diff] == [
         ("spec.replicas", "changed", "2", "3"),
-        ("spec.paused", "added", "", "True"),
+        ("spec.paused", "added", None, "True"),  # None: absent
     ]

@@ -449,3 +449,29 @@ def test_a_cluster_not_polled_yet_says_so_instead_of_missing_everything(client, 
     assert "is missing" not in html and "<table" not in html
     item = client.get("/api/v1/controllers?cluster=fresh").json()["clusters"][0]
     assert (item["collected"], item["state"]) == (False, "warn")
+
+
+def test_usage_kept_from_an_earlier_read_is_marked_stale_with_its_reason(client, reader):
+    # The worker keeps the last usage when metrics.k8s.io fails and says why in usage_reason:
+    # the page must not show those figures as current.
+    reason = "metrics.k8s.io could not be read: ServiceUnavailable: the server is down"
+    cluster = stored_cluster("stale", metrics_state="unavailable", metrics_reason=reason)
+    flux_install(cluster)
+    argocd_install(
+        cluster,
+        **{
+            "argocd-server": {
+                "usage": {"cpuMillicores": 12, "memoryBytes": 300 * MIB},
+                "usage_reason": reason,
+            }
+        },
+    )
+    html = page(client, "/clusters/stale/controllers")
+    cells = row(html, "argocd-server")
+    assert "300 MiB" in text(cells) and "data-usage-stale" in cells and "stale" in text(cells)
+    assert f"from an earlier read, marked stale — {reason}" in text(before_first_table(html))
+    body = client.get("/api/v1/controllers?cluster=stale").json()
+    argo = body["clusters"][0]["tools"][1]
+    server = next(c for c in argo["controllers"] if c["name"] == "argocd-server")
+    assert server["usage"] == {"cpuMillicores": 12, "memoryBytes": 300 * MIB}
+    assert (server["usageStale"], server["usageReason"]) == (True, reason)

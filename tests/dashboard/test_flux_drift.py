@@ -230,3 +230,24 @@ def test_the_overview_count_costs_the_same_whatever_the_number_of_drifted_releas
     with django_assert_num_queries(len(few.captured_queries)):
         html = client.get("/").content.decode()
     assert 'data-drifted="41"' in html and "and 36 more" in html
+
+
+def test_an_open_overview_redraws_when_a_release_drifts_whatever_its_roll_up(client, polled):
+    # A release already OutOfSync for another reason that then drifts leaves its namespace's
+    # roll-up as it was: the overview's live check must still see the drift count move.
+    import re
+
+    from clusters.models import GitOpsObject
+    from clusters.store.version import bump
+
+    html = client.get("/").content.decode()
+    assert 'data-drifted="1"' in html
+    token = re.search(r'name="since" value="([^"]+)"', html).group(1)
+    assert client.get(f"/?since={token}", headers={"HX-Request": "true"}).status_code == 204
+    release = GitOpsObject.objects.get(kind="HelmRelease", namespace="bigbang", name="istiod")
+    release.details = {**release.details, "drift": {**release.details["drift"], "problem": False}}
+    release.save(update_fields=["details"])
+    bump()
+    refreshed = client.get(f"/?since={token}", headers={"HX-Request": "true"})
+    assert refreshed.status_code == 200
+    assert "data-drifted=" not in refreshed.content.decode()
