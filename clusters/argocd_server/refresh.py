@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from clusters.argocd_server.client import ArgoClient, ArgoError
@@ -45,6 +45,7 @@ class RefreshOutcome:
     requests: int = 0  # made to argocd-server
     deleted: int = 0  # details removed (no server configured any more, Application gone)
     reason: str = ""  # a server-wide failure, if one stopped the run
+    shown: int = 0  # details whose resources, tree or error changed (what the page shows)
 
 
 def refresh_argo_details(
@@ -84,6 +85,7 @@ def refresh_argo_details(
         )
     except ArgoError as exc:
         _server_failed(cluster, outcome, batch, exc, now)
+        _announce(outcome)
         return outcome
     try:
         for index, app in enumerate(batch):
@@ -103,7 +105,7 @@ def refresh_argo_details(
                     _server_failed(cluster, outcome, batch[index:], exc, now)
                     break
                 outcome.failed += 1
-                _record_failure(cluster, app, str(exc), now)
+                _record_failure(cluster, outcome, app, str(exc), now)
                 log.warning(
                     "cluster %s: argocd-server: Application %s/%s: %s",
                     cluster.name,
@@ -114,6 +116,7 @@ def refresh_argo_details(
     finally:
         outcome.requests = client.requests
         client.close()
+        _announce(outcome)
     log.info(
         "cluster %s: argocd-server: %d Applications read, %d failed, %d left for the next run "
         "(%d requests)",
@@ -124,6 +127,14 @@ def refresh_argo_details(
         outcome.requests,
     )
     return outcome
+
+
+def _announce(outcome: RefreshOutcome) -> None:
+    # One store-version move for the whole run, and none when every detail read is what the
+    # page already shows: each move costs every open page a fingerprint.
+    if outcome.shown:
+        with writing():
+            pass
 
 
 def _delete(queryset: Any) -> int:
@@ -197,6 +208,7 @@ def _read_one(
         )
     written = _write(
         cluster,
+        outcome,
         app["id"],
         {
             "app_resource_version": app["resource_version"],
@@ -212,25 +224,41 @@ def _read_one(
         outcome.read += 1
 
 
-def _write(cluster: Cluster, obj_id: int, values: dict[str, Any]) -> bool:
-    """Create or update one detail in its own short transaction; False if the Application was
-    deleted meanwhile (its detail goes with it)."""
+# What the object page shows of a detail; a run that changed none of it (only the times read
+# and tried) does not move the store version.
+_SHOWN = ("resources", "tree", "error", "secrets_dropped")
+
+
+def _write(cluster: Cluster, outcome: RefreshOutcome, obj_id: int, values: dict[str, Any]) -> bool:
+    """Create or update one detail in its own short transaction (no request to argocd-server
+    inside it); False if the Application was deleted meanwhile (its detail goes with it). The
+    run moves the store version once at its end, when ``outcome.shown``."""
     try:
-        with writing():
-            updated = ArgoAppDetail.objects.filter(obj_id=obj_id).update(**values)
-            if not updated:
+        with transaction.atomic():
+            old = (
+                ArgoAppDetail.objects.filter(obj_id=obj_id)
+                .values(*(field for field in _SHOWN if field in values))
+                .first()
+            )
+            if old is not None:
+                ArgoAppDetail.objects.filter(obj_id=obj_id).update(**values)
+            else:
                 if not GitOpsObject.objects.filter(pk=obj_id).exists():
                     return False
                 ArgoAppDetail.objects.create(cluster=cluster, obj_id=obj_id, **values)
     except IntegrityError:
         return False
+    if old is None or any(old[field] != values[field] for field in old):
+        outcome.shown += 1
     return True
 
 
-def _record_failure(cluster: Cluster, app: dict[str, Any], error: str, now: datetime) -> None:
+def _record_failure(
+    cluster: Cluster, outcome: RefreshOutcome, app: dict[str, Any], error: str, now: datetime
+) -> None:
     # The last good resources, tree and app_resource_version stay: the Application stays due,
     # and the next run asks again.
-    _write(cluster, app["id"], {"attempted_at": now, "error": error[:2000]})
+    _write(cluster, outcome, app["id"], {"attempted_at": now, "error": error[:2000]})
 
 
 def _server_failed(
@@ -246,7 +274,7 @@ def _server_failed(
         "cluster %s: argocd-server: %s (%d Applications not read)", cluster.name, exc, len(apps)
     )
     for app in apps:
-        _record_failure(cluster, app, str(exc), now)
+        _record_failure(cluster, outcome, app, str(exc), now)
 
 
 def refresh_quietly(cluster: Cluster) -> RefreshOutcome | None:

@@ -17,6 +17,7 @@ from clusters.demo.server import DemoCluster
 from clusters.models import ArgoAppDetail, Cluster, GitOpsObject
 from clusters.poll import poll_cluster
 from clusters.registry import sync_clusters
+from clusters.store import version
 
 pytestmark = pytest.mark.django_db
 
@@ -303,3 +304,22 @@ def test_a_hostile_answer_is_a_reason_on_the_app_and_the_run_goes_on(
     error = detail("data-platform").error
     assert error.startswith(("BadResponse: ", "ServerError: ")), error
     assert detail("portfolio").error == "" and detail("portfolio").fetched_at is not None
+
+
+def test_a_run_moves_the_store_version_once_and_not_when_nothing_shown_changed(
+    argo_cluster: Cluster, demo: DemoCluster
+) -> None:
+    # Every move costs each open page a fingerprint: seven details read are one move.
+    before = version.current()
+    assert refresh_argo_details(argo_cluster).read == len(DEMO_APPS)
+    assert version.current() == before + 1
+    # Read again for a new resourceVersion, argocd-server says the same: the page is unchanged.
+    GitOpsObject.objects.filter(kind="Application").update(resource_version="changed")
+    outcome = refresh_argo_details(argo_cluster)
+    assert (outcome.read, outcome.shown) == (len(DEMO_APPS), 0)
+    assert version.current() == before + 1
+    # A failure is shown (the reason on the page): one move for all of them.
+    GitOpsObject.objects.filter(kind="Application").update(resource_version="again")
+    demo.set_fault(f"{PREFIX}/api/v1/applications/", status=503)
+    assert refresh_argo_details(argo_cluster).failed == len(DEMO_APPS)
+    assert version.current() == before + 2
