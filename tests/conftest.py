@@ -36,9 +36,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # database ran in the SQLite pass already and would run the same again.
     if os.environ.get("TIDEWATCH_DATABASE_TESTS_ONLY") != "1":
         return
-    keep = [item for item in items if touches_database(item)]
-    if len(keep) < len(items):
-        config.hook.pytest_deselected(items=[item for item in items if not touches_database(item)])
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
+    for item in items:
+        (keep if touches_database(item) else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
         items[:] = keep
 
 
