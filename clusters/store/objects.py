@@ -522,7 +522,7 @@ def _insert_objects(rows: list[GitOpsObject]) -> None:
         return found
 
     per_statement = max(1, min(BATCH, _max_parameters() // len(fields)))
-    placeholder = f"({', '.join(['%s'] * len(fields))})"
+    placeholder = _placeholders(len(fields))
     table = ops.quote_name(meta.db_table)
     returning = ", ".join(ops.quote_name(c) for c in ("id", "namespace", "name"))
     inserted = timezone.now()
@@ -566,6 +566,17 @@ def _insert_objects(rows: list[GitOpsObject]) -> None:
                 obj.id = ids[(obj.namespace, obj.name)]
 
 
+def _placeholders(count: int) -> str:
+    """One row's placeholders for a multi-row INSERT; on SQLite in the qmark style.
+
+    Django's SQLite cursor rewrites each ``%s`` of a statement with a regular expression
+    before every execute: over the ~2 million placeholders of a first sync of 20,000 objects
+    that cost ~0.3 s. A statement without ``%s`` passes through unchanged, and still through
+    Django's cursor (its error mapping and query log)."""
+    mark = "?" if connection.vendor == "sqlite" else "%s"
+    return f"({', '.join([mark] * count)})"
+
+
 def _max_parameters() -> int:
     """Bound parameters one statement may carry on this database."""
     if connection.vendor == "sqlite":
@@ -603,32 +614,37 @@ def _json_text(dumped: str | bytes) -> str:
     return dumped.decode() if isinstance(dumped, bytes) else dumped
 
 
-# Rows per executemany: bounds the tuples held at once, whatever one chunk claims.
-INSERT_BATCH = 5000
+# Rows per SQLite INSERT statement. sqlite3 keeps each distinct statement compiled (a chunk's
+# last, shorter one is distinct): a few hundred rows make few steps, and small statements.
+ROWS_PER_INSERT = 200
 
 
 def _insert(model: type[Any], fields: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> None:
     """INSERT plain tuples of already prepared values (strings, ints, None, database datetimes)
-    for ``fields`` of ``model``, in batches of one executemany each."""
+    for ``fields`` of ``model``: on SQLite as multi-row statements of up to ROWS_PER_INSERT rows,
+    on PostgreSQL through COPY."""
     ops = connection.ops
     meta = model._meta
     columns = ", ".join(ops.quote_name(meta.get_field(name).column) for name in fields)
-    sql = (
-        f"INSERT INTO {ops.quote_name(meta.db_table)} ({columns}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))})"
-    )
     if connection.vendor == "postgresql":
         _copy(meta.db_table, columns, rows)
         return
-    batch: list[tuple[Any, ...]] = []
+    # SQLite: many rows per statement, not executemany's statement step per row.
+    per_statement = max(1, min(ROWS_PER_INSERT, _max_parameters() // len(fields)))
+    placeholder = _placeholders(len(fields))
+    head = f"INSERT INTO {ops.quote_name(meta.db_table)} ({columns}) VALUES "
+    full = head + ", ".join([placeholder] * per_statement)
+    batch: list[Any] = []
+    count = 0
     with connection.cursor() as cursor:
         for row in rows:
-            batch.append(row)
-            if len(batch) >= INSERT_BATCH:
-                cursor.executemany(sql, batch)
-                batch = []
-        if batch:
-            cursor.executemany(sql, batch)
+            batch.extend(row)
+            count += 1
+            if count >= per_statement:
+                cursor.execute(full, batch)
+                batch, count = [], 0
+        if count:
+            cursor.execute(head + ", ".join([placeholder] * count), batch)
 
 
 def _copy(table: str, columns: str, rows: Iterable[Sequence[Any]]) -> None:
