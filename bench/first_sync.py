@@ -11,8 +11,12 @@ own) that times, in process:
   each turn of the applier), then stopped; no Celery, no lease, no redis;
 - **poll**: one ``poll_cluster`` (it includes the supporting lists, ownership and roll-ups).
 
-Prints one table (mode × seconds, ÷ floor, peak RSS, load). ``--profile DIR`` writes a cProfile
-of each child's main thread (the applier, or the whole poll) to DIR. ``--trees`` runs the
+With ``FIRST_SYNC_TRACE=1`` each applier turn prints its time and RSS; with
+``FIRST_SYNC_THREADS=1`` the watch child prints each thread's CPU seconds once all is stored.
+
+Prints one table (mode × seconds, ÷ floor, the CPU of the child and of the API server while
+it ran, peak RSS, load). ``--profile DIR`` writes a cProfile of each child's main thread (the
+applier, or the whole poll) to DIR. ``--trees`` runs the
 children from each of these source trees in turn (e.g. this one and a ``git archive`` of the
 commit before a change): before/after against the same API server and floor, back to back.
 """
@@ -41,6 +45,31 @@ def loadavg() -> str:
 def _cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+def _process_cpu(pid: int) -> float:
+    """CPU seconds of process ``pid`` and its reaped children, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def _print_thread_cpu() -> None:
+    """CPU seconds of each live thread of this process so far (the applier is MainThread): how
+    far the first sync is from one core's worth of Python under one GIL."""
+    import threading
+
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    tick = os.sysconf("SC_CLK_TCK")
+    rows = []
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            stat = Path(f"/proc/self/task/{tid}/stat").read_text()
+        except OSError:
+            continue  # ended meanwhile
+        fields = stat.rsplit(")", 1)[1].split()
+        rows.append(((int(fields[11]) + int(fields[12])) / tick, names.get(int(tid), tid)))
+    for seconds, name in sorted(rows, reverse=True)[:8]:
+        print(f"  thread CPU {seconds:6.2f} s  {name}", file=sys.stderr)
 
 
 def _child(args: argparse.Namespace) -> int:
@@ -82,6 +111,8 @@ def _child(args: argparse.Namespace) -> int:
                 print(f"{time.perf_counter() - started:.2f} s rss {rss:.0f} MB", file=sys.stderr)
             if not done and GitOpsObject.objects.filter(cluster=cluster).count() >= args.gitops:
                 done.append(time.perf_counter())
+                if os.environ.get("FIRST_SYNC_THREADS"):
+                    _print_thread_cpu()
                 stop.set()
 
         outcome = watch_cluster(cluster, stop=stop, max_seconds=3600, on_batch=on_batch)
@@ -161,6 +192,7 @@ def main() -> int:
         for attempt, mode, tree in runs:
             slot = f"{mode}{attempt}-{len(rows)}"
             database = args.database_url or f"sqlite:///{here / f'{slot}.sqlite3'}"
+            api_cpu = _process_cpu(api.process.pid)
             done = subprocess.run(
                 [sys.executable, "-m", "bench.first_sync", "--child", "--mode", mode]
                 + ["--n", str(args.n), "--gitops", str(api.ready["gitops"])]
@@ -173,6 +205,9 @@ def main() -> int:
                 check=True,
             )
             row = json.loads(done.stdout.strip().splitlines()[-1])
+            # The API server's CPU while this child ran: with the child's own, what the two
+            # cores had to do (the floor is this server's list, fetched by one client).
+            row["api_cpu_s"] = _process_cpu(api.process.pid) - api_cpu
             row["x_floor"] = row["seconds"] / floor.seconds
             row["tree"] = Path(tree).resolve().name
             rows.append(row)
@@ -180,13 +215,17 @@ def main() -> int:
     finally:
         api.stop()
     print(f"\nN={args.n}, floor {floor.seconds:.2f} s\n")
-    print("| mode | tree | load | first sync s | ÷ floor | CPU s | peak RSS MB | stored |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(
+        "| mode | tree | load | first sync s | ÷ floor | CPU s | API server CPU s | peak RSS MB "
+        "| stored |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         print(
             f"| {row['mode']} | {row['tree']} | {row['load']} | {row['seconds']:.2f} "
             f"| {row['x_floor']:.1f}× "
-            f"| {row['cpu_s']:.1f} | {row['rss_mb']:.0f} | {row['stored']} |"
+            f"| {row['cpu_s']:.1f} | {row['api_cpu_s']:.1f} | {row['rss_mb']:.0f} "
+            f"| {row['stored']} |"
         )
     return 0
 
