@@ -42,6 +42,21 @@ def loadavg() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
+def bench_env(here: Path) -> dict[str, str]:
+    """The environment of a bench's Django processes, their files under ``here``."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "dashboard.settings",
+        "SECRET_KEY": "bench-only-secret-key",
+        "DJANGO_DEBUG": "false",
+        "TIDEWATCH_VAR_DIR": str(here),
+        "TIDEWATCH_CLUSTERS": str(here / "clusters.yaml"),
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+        "ALLOWED_HOSTS": "localhost,127.0.0.1",
+    }
+
+
 def _cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -166,17 +181,7 @@ def main() -> int:
     from bench.run import ApiServer, write_cluster_files
 
     here = Path(tempfile.mkdtemp(prefix="tidewatch-first-sync-"))
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "dashboard.settings",
-        "SECRET_KEY": "bench-only-secret-key",
-        "DJANGO_DEBUG": "false",
-        "TIDEWATCH_VAR_DIR": str(here),
-        "TIDEWATCH_CLUSTERS": str(here / "clusters.yaml"),
-        "LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(ROOT),
-        "ALLOWED_HOSTS": "localhost,127.0.0.1",
-    }
+    env = bench_env(here)
     log = (here / "apiserver.log").open("w")
     api = ApiServer(args.n, 0, env, log)
     rows = []

@@ -30,20 +30,10 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=20000)
     args = parser.parse_args()
     here = Path(tempfile.mkdtemp(prefix="tidewatch-stages-"))
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "dashboard.settings",
-            "SECRET_KEY": "bench-only-secret-key",
-            "DJANGO_DEBUG": "false",
-            "TIDEWATCH_VAR_DIR": str(here),
-            "TIDEWATCH_CLUSTERS": str(here / "clusters.yaml"),
-            "LOG_LEVEL": "WARNING",
-            "PYTHONPATH": str(ROOT),
-            "ALLOWED_HOSTS": "localhost",
-            "DATABASE_URL": f"sqlite:///{here / 'db.sqlite3'}",
-        }
-    )
     sys.path.insert(0, str(ROOT))
+    from bench.first_sync import bench_env
+
+    os.environ.update(bench_env(here), DATABASE_URL=f"sqlite:///{here / 'db.sqlite3'}")
     import orjson
 
     from bench.floor import Lister, served_kinds
