@@ -20,7 +20,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,7 +35,7 @@ def main() -> int:
     os.environ.update(bench_env(here), DATABASE_URL=f"sqlite:///{here / 'db.sqlite3'}")
     import orjson
 
-    from bench.floor import Lister, served_kinds
+    from bench.floor import ListCall, Lister, served_kinds
     from bench.run import ApiServer, write_cluster_files
     from clusters.collect.snapshot import GITOPS_KINDS
 
@@ -46,22 +45,11 @@ def main() -> int:
             kubeconfig = write_cluster_files(here, api.ready["url"], api.ready["token"], "scale")
             served = served_kinds(str(kubeconfig))
             lister = Lister(api.ready["url"], api.ready["token"])
-            pages: dict = {}
-            for spec in GITOPS_KINDS:
-                if spec not in served:
-                    continue
-                path, token, bodies = served[spec].list_path(), "", []
-                while True:
-                    query = [("limit", "500")] + ([("continue", token)] if token else [])
-                    lister.connection.request(
-                        "GET", f"{path}?{urlencode(query)}", headers=lister.headers
-                    )
-                    body = lister.connection.getresponse().read()
-                    bodies.append(body)
-                    token = (orjson.loads(body).get("metadata") or {}).get("continue") or ""
-                    if not token:
-                        break
-                pages[spec] = bodies
+            pages = {
+                spec: [body for body, _ in lister.pages(ListCall(served[spec].list_path()))]
+                for spec in GITOPS_KINDS
+                if spec in served
+            }
             lister.close()
         finally:
             api.stop()

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import http.client
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import orjson
@@ -70,7 +72,11 @@ class Lister:
 
     def list_all(self, call: ListCall) -> int:
         """Every page of one list; returns the number of items."""
-        items, token = 0, ""
+        return sum(len(page.get("items") or []) for _, page in self.pages(call))
+
+    def pages(self, call: ListCall) -> Iterator[tuple[bytes, dict[str, Any]]]:
+        """Every page of one list, in order: its body as sent, and parsed."""
+        token = ""
         while True:
             query = [*call.params, ("limit", str(self.page_size))]
             if token:
@@ -83,10 +89,10 @@ class Lister:
             if response.status != 200:
                 raise RuntimeError(f"{call.path}: HTTP {response.status}: {body[:200]!r}")
             page = orjson.loads(body)
-            items += len(page.get("items") or [])
+            yield body, page
             token = (page.get("metadata") or {}).get("continue") or ""
             if not token:
-                return items
+                return
 
 
 def measure_floor(
