@@ -12,7 +12,8 @@ own) that times, in process:
 - **poll**: one ``poll_cluster`` (it includes the supporting lists, ownership and roll-ups).
 
 With ``FIRST_SYNC_TRACE=1`` each applier turn prints its time and RSS; with
-``FIRST_SYNC_THREADS=1`` the watch child prints each thread's CPU seconds once all is stored.
+``FIRST_SYNC_THREADS=1`` the watch child prints each thread's CPU seconds of the sync once
+all is stored.
 
 Prints one table (mode × seconds, ÷ floor, the CPU of the child and of the API server while
 it ran, peak RSS, load). ``--profile DIR`` writes a cProfile of each child's main thread (the
@@ -62,28 +63,36 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _cpu_seconds(stat_path: str, *, children: bool) -> float:
+    """utime + stime from a /proc ``stat`` file (and cutime + cstime: reaped children)."""
+    fields = Path(stat_path).read_text().rsplit(")", 1)[1].split()  # after "(comm)"
+    ticks = fields[11:15] if children else fields[11:13]
+    return sum(int(f) for f in ticks) / os.sysconf("SC_CLK_TCK")
+
+
 def _process_cpu(pid: int) -> float:
-    """CPU seconds of process ``pid`` and its reaped children, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    """CPU seconds of process ``pid`` and its reaped children."""
+    return _cpu_seconds(f"/proc/{pid}/stat", children=True)
 
 
-def _print_thread_cpu() -> None:
-    """CPU seconds of each live thread of this process so far (the applier is MainThread): how
-    far the first sync is from one core's worth of Python under one GIL."""
+def _print_thread_cpu(main_before: float, process_before: float) -> None:
+    """CPU seconds since the sync started: the applier (MainThread, less its set-up before),
+    each other live thread (all started by the sync), and the threads that already ended."""
     import threading
 
     names = {t.native_id: t.name for t in threading.enumerate()}
-    tick = os.sysconf("SC_CLK_TCK")
+    main = threading.main_thread().native_id
     rows = []
     for tid in os.listdir("/proc/self/task"):
         try:
-            stat = Path(f"/proc/self/task/{tid}/stat").read_text()
+            seconds = _cpu_seconds(f"/proc/self/task/{tid}/stat", children=False)
         except OSError:
-            continue  # ended meanwhile
-        fields = stat.rsplit(")", 1)[1].split()
-        rows.append(((int(fields[11]) + int(fields[12])) / tick, names.get(int(tid), tid)))
-    for seconds, name in sorted(rows, reverse=True)[:8]:
+            continue  # ended meanwhile: counted below
+        rows.append(
+            (seconds - (main_before if int(tid) == main else 0.0), names.get(int(tid), tid))
+        )
+    ended = _cpu() - process_before - sum(seconds for seconds, _ in rows)
+    for seconds, name in [*sorted(rows, reverse=True)[:8], (ended, "(threads that ended)")]:
         print(f"  thread CPU {seconds:6.2f} s  {name}", file=sys.stderr)
 
 
@@ -108,6 +117,7 @@ def _child(args: argparse.Namespace) -> int:
         profiler = cProfile.Profile()
     load = loadavg()
     cpu_before = _cpu()
+    main_cpu_before = time.thread_time()
     started = time.perf_counter()
     if profiler is not None:
         profiler.enable()
@@ -127,7 +137,7 @@ def _child(args: argparse.Namespace) -> int:
             if not done and GitOpsObject.objects.filter(cluster=cluster).count() >= args.gitops:
                 done.append(time.perf_counter())
                 if os.environ.get("FIRST_SYNC_THREADS"):
-                    _print_thread_cpu()
+                    _print_thread_cpu(main_cpu_before, cpu_before)
                 stop.set()
 
         outcome = watch_cluster(cluster, stop=stop, max_seconds=3600, on_batch=on_batch)
